@@ -1,0 +1,21 @@
+//! The Windows Autopilot hardware hash ("4K hardware hash"): decode, validate, build and collect.
+//!
+//! A hash is 3000 bytes (4000 base64 characters): `"OA"`, the length of the records, typed records,
+//! a `CS` trailer with the SHA-256 of everything before it, and zero padding. [`decode`] turns the
+//! text into a [`HardwareHash`] that keeps every byte, so [`HardwareHash::to_bytes`] gives the
+//! original back exactly; [`validate`] says what is wrong with a hash in words a person can act on;
+//! [`Builder`] makes valid synthetic hashes; [`collect`] reads this Linux machine's.
+//!
+//! This crate knows nothing of Hangar.
+
+mod decode;
+mod encode;
+mod enums;
+mod identity;
+mod model;
+
+pub use decode::{base64_to_bytes, decode, decode_bytes, inspect, inspect_bytes, DecodeError, Inspection};
+pub use encode::{Builder, EncodeError};
+pub use enums::*;
+pub use identity::{DeviceTuple, IdentityKeys};
+pub use model::*;
