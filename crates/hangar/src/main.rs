@@ -1,1 +1,39 @@
-fn main() {}
+//! `hangar`: self-hosted Windows Autopilot device registration.
+
+mod cmd;
+mod progress;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "hangar", version, about = "Self-hosted Windows Autopilot device registration", propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode, validate, build and collect hardware hashes.
+    #[command(subcommand)]
+    Hash(cmd::hash::HashCommand),
+    /// Check and merge Autopilot import CSV files.
+    #[command(subcommand)]
+    Csv(cmd::csv::CsvCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Hash(c) => cmd::hash::run(c),
+        Command::Csv(c) => cmd::csv::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
