@@ -1,1 +1,3 @@
-pub fn placeholder() {}
+//! Hangar's domain: no HTTP, no SQL.
+
+pub mod csv;

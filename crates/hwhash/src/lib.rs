@@ -19,3 +19,6 @@ pub use encode::{Builder, EncodeError};
 pub use enums::*;
 pub use identity::{DeviceTuple, IdentityKeys};
 pub use model::*;
+
+#[cfg(target_os = "linux")]
+pub mod collect;

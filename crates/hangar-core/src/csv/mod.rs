@@ -1,0 +1,1 @@
+//! The Autopilot import CSV dialect (in progress).

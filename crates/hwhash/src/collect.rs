@@ -1,0 +1,1 @@
+//! Collecting this Linux machine's hash (in progress).
