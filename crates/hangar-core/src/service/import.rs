@@ -1,0 +1,286 @@
+//! Import: rows are recorded at once as `unknown` (the polling contract) together with a job in the
+//! database; a worker — in this process or any other — claims the job and turns the rows into
+//! registrations chunk by chunk, each chunk one transaction.
+
+use super::Registry;
+use crate::authz::{authorize, require_system, Principal, SystemScope, TenantScope};
+use crate::model::*;
+use crate::store::{Job, JobKind, KeyOwner, RowOutcome, Store, StoreError};
+use crate::{CoreError, CoreResult, ZtdError};
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+/// One device to register, from an import row or a partner/OEM request.
+pub(crate) struct Candidate<'a> {
+    pub row: Option<ImportedDeviceId>,
+    pub hash: &'a [u8],
+    pub serial_number: &'a str,
+    pub product_key: &'a str,
+    pub group_tag: &'a str,
+    pub user_principal_name: &'a str,
+    pub purchase_order_identifier: &'a str,
+}
+
+/// The decision for a batch of candidates, ready to commit.
+pub(crate) struct Plan {
+    pub devices: Vec<AutopilotDevice>,
+    pub outcomes: Vec<RowOutcome>,
+    /// Per candidate, in order.
+    pub results: Vec<Result<DeviceId, ZtdError>>,
+}
+
+impl<S: Store> Registry<S> {
+    /// Records the rows as `unknown` and queues their processing. Returns the rows with their ids,
+    /// in input order. Call [`Registry::run_jobs`] (or let a worker do it) to process them.
+    pub async fn import(&self, scope: &TenantScope, rows: Vec<ImportRow>) -> CoreResult<Vec<ImportedDevice>> {
+        if rows.is_empty() {
+            return Err(CoreError::Validation("an import needs at least one row".into()));
+        }
+        let import_id = uuid::Uuid::new_v4().to_string();
+        let now = self.now();
+        let imported: Vec<ImportedDevice> = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| ImportedDevice {
+                id: ImportedDeviceId::new(),
+                tenant_id: scope.tenant_id(),
+                import_id: import_id.clone(),
+                seq: i as i64,
+                group_tag: r.group_tag,
+                serial_number: r.serial_number,
+                product_key: r.product_key,
+                hardware_identifier: r.hardware_hash,
+                assigned_user_principal_name: r.assigned_user_principal_name,
+                state: ImportState::unknown(),
+                created: now,
+            })
+            .collect();
+        let job = JobKind::ProcessImport { import_id: import_id.clone() };
+        self.store.create_import(scope, &imported, &job, now).await?;
+        self.audit(scope, "import.created", vec![import_id], format!("{} rows", imported.len())).await?;
+        Ok(imported)
+    }
+
+    pub async fn get_imported(&self, scope: &TenantScope, id: ImportedDeviceId) -> CoreResult<ImportedDevice> {
+        self.store.get_imported(scope, id).await?.ok_or(CoreError::NotFound { what: "imported device" })
+    }
+
+    pub async fn list_imported(
+        &self,
+        scope: &TenantScope,
+        import_id: Option<&str>,
+        page: &PageRequest,
+    ) -> CoreResult<Page<ImportedDevice>> {
+        let page = super::devices::check_page(page)?;
+        Ok(self.store.list_imported(scope, import_id, &page).await?)
+    }
+
+    pub async fn delete_imported(&self, scope: &TenantScope, id: ImportedDeviceId) -> CoreResult<()> {
+        if self.store.delete_imported(scope, id).await? {
+            Ok(())
+        } else {
+            Err(CoreError::NotFound { what: "imported device" })
+        }
+    }
+
+    /// Counts of an import's rows by status.
+    pub async fn import_counts(&self, scope: &TenantScope, import_id: &str) -> CoreResult<Vec<(DeviceImportStatus, u64)>> {
+        Ok(self.store.import_counts(scope, import_id).await?)
+    }
+
+    /// Runs jobs until none is left to claim; returns how many were finished. Any number of
+    /// processes may do this at once on one database.
+    pub async fn run_jobs(&self, worker: &str) -> CoreResult<usize> {
+        let mut done = 0;
+        while self.run_one_job(worker).await? {
+            done += 1;
+        }
+        Ok(done)
+    }
+
+    /// Claims and runs one job; false when there was none to claim.
+    pub async fn run_one_job(&self, worker: &str) -> CoreResult<bool> {
+        let sys = require_system(&Principal::system(format!("worker:{worker}")))?;
+        let now = self.now();
+        let Some(job) = self.store.claim_job(&sys, worker, now, self.config.job_lease).await? else {
+            return Ok(false);
+        };
+        let scope = authorize(sys.principal(), job.tenant_id)?;
+        let JobKind::ProcessImport { import_id } = &job.kind;
+        if job.attempts > self.config.job_max_attempts {
+            self.give_up(&sys, &scope, &job, import_id, worker).await?;
+            return Ok(true);
+        }
+        match self.process_import(&sys, &scope, &job, import_id, worker).await {
+            Ok(true) => {
+                self.store.finish_job(&sys, job.id, worker).await?;
+                let counts = self.store.import_counts(&scope, import_id).await?;
+                let detail = counts.iter().map(|(s, n)| format!("{n} {s}")).collect::<Vec<_>>().join(", ");
+                self.audit(&scope, "import.processed", vec![import_id.clone()], detail).await?;
+            }
+            // The lease was lost to another worker: that one finishes the job.
+            Ok(false) => {}
+            Err(e) => {
+                if job.attempts >= self.config.job_max_attempts {
+                    self.give_up(&sys, &scope, &job, import_id, worker).await?;
+                } else {
+                    let backoff = std::time::Duration::from_secs(1 << job.attempts.clamp(0, 6));
+                    self.store.release_job(&sys, job.id, worker, self.now() + backoff).await?;
+                }
+                return Err(e);
+            }
+        }
+        Ok(true)
+    }
+
+    async fn give_up(&self, sys: &SystemScope, scope: &TenantScope, job: &Job, import_id: &str, worker: &str) -> CoreResult<()> {
+        let failed = self.store.fail_unknown_rows(scope, import_id, ZtdError::StorageError).await?;
+        self.store.finish_job(sys, job.id, worker).await?;
+        self.audit(scope, "import.failed", vec![import_id.to_string()], format!("{failed} rows failed after {} attempts", job.attempts))
+            .await
+    }
+
+    /// Processes the import's unknown rows chunk by chunk. False when the lease was lost.
+    async fn process_import(&self, sys: &SystemScope, scope: &TenantScope, job: &Job, import_id: &str, worker: &str) -> CoreResult<bool> {
+        loop {
+            let rows = self.store.unknown_rows(scope, import_id, self.config.import_chunk.max(1)).await?;
+            if rows.is_empty() {
+                return Ok(true);
+            }
+            self.process_rows(scope, import_id, &rows).await?;
+            let until = self.now() + self.config.job_lease;
+            if !self.store.heartbeat_job(sys, job.id, worker, until).await? {
+                return Ok(false);
+            }
+        }
+    }
+
+    async fn process_rows(&self, scope: &TenantScope, import_id: &str, rows: &[ImportedDevice]) -> CoreResult<()> {
+        let candidates: Vec<Candidate<'_>> = rows
+            .iter()
+            .map(|r| Candidate {
+                row: Some(r.id),
+                hash: &r.hardware_identifier,
+                serial_number: &r.serial_number,
+                product_key: &r.product_key,
+                group_tag: &r.group_tag,
+                user_principal_name: &r.assigned_user_principal_name,
+                purchase_order_identifier: "",
+            })
+            .collect();
+        self.register_candidates(scope, Some(import_id), &candidates).await.map(|_| ())
+    }
+
+    /// Plans and commits; when a concurrent registration takes a key between the check and the
+    /// commit, the UNIQUE index refuses the commit and the batch is planned again.
+    pub(crate) async fn register_candidates(
+        &self,
+        scope: &TenantScope,
+        import_id: Option<&str>,
+        candidates: &[Candidate<'_>],
+    ) -> CoreResult<Vec<Result<DeviceId, ZtdError>>> {
+        let mut last = None;
+        for _ in 0..8 {
+            let plan = self.plan(scope, import_id, candidates).await?;
+            match self.store.commit_registrations(scope, &plan.devices, &plan.outcomes).await {
+                Ok(()) => return Ok(plan.results),
+                Err(StoreError::UniqueViolation(m)) => last = Some(m),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CoreError::Conflict(format!("registrations kept colliding: {}", last.unwrap_or_default())))
+    }
+
+    async fn plan(&self, scope: &TenantScope, import_id: Option<&str>, candidates: &[Candidate<'_>]) -> CoreResult<Plan> {
+        let now = self.now();
+        let principal = scope.principal();
+        let source = principal.source();
+        let decoded: Vec<Result<(AutopilotDevice, Vec<String>), ZtdError>> =
+            candidates.iter().map(|c| build_device(scope, c, source, &principal.label(), import_id, now)).collect();
+        let all_keys: Vec<String> = decoded.iter().filter_map(|d| d.as_ref().ok()).flat_map(|(_, k)| k.iter().cloned()).collect();
+        let owners: HashMap<String, KeyOwner> =
+            self.store.lookup_keys(scope, &all_keys).await?.into_iter().map(|o| (o.key.clone(), o)).collect();
+
+        let mut plan = Plan { devices: Vec::new(), outcomes: Vec::new(), results: Vec::with_capacity(candidates.len()) };
+        let mut taken_here: HashMap<&str, ()> = HashMap::new();
+        for (c, d) in candidates.iter().zip(&decoded) {
+            let result = match d {
+                Err(e) => Err(*e),
+                Ok((device, keys)) => {
+                    if keys.iter().any(|k| taken_here.contains_key(k.as_str())) {
+                        Err(ZtdError::ZtdDeviceDuplicated)
+                    } else {
+                        let found: Vec<&KeyOwner> = keys.iter().filter_map(|k| owners.get(k)).collect();
+                        if found.is_empty() {
+                            for k in keys {
+                                taken_here.insert(k.as_str(), ());
+                            }
+                            Ok(device.clone())
+                        } else if found.iter().any(|o| !o.same_tenant) {
+                            Err(ZtdError::ZtdDeviceAssignedToOtherTenant)
+                        } else if import_id.is_some() && found.iter().all(|o| o.import_id.as_deref() == import_id) {
+                            // Registered by an earlier chunk of this same import.
+                            Err(ZtdError::ZtdDeviceDuplicated)
+                        } else {
+                            Err(ZtdError::ZtdDeviceAlreadyAssigned)
+                        }
+                    }
+                }
+            };
+            let state = match &result {
+                Ok(device) => ImportState::complete(device.id),
+                Err(e) => ImportState::failed(*e),
+            };
+            if let Some(row) = c.row {
+                plan.outcomes.push(RowOutcome { row, state });
+            }
+            plan.results.push(result.map(|device| {
+                let id = device.id;
+                plan.devices.push(device);
+                id
+            }));
+        }
+        Ok(plan)
+    }
+}
+
+/// Decodes a candidate's hash and builds the registration it would become.
+fn build_device(
+    scope: &TenantScope,
+    c: &Candidate<'_>,
+    source: RegistrationSource,
+    registered_by: &str,
+    import_id: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<(AutopilotDevice, Vec<String>), ZtdError> {
+    // Admin imports name the device by serial or product key (partners may send a hash alone).
+    if c.row.is_some() && c.serial_number.trim().is_empty() && c.product_key.trim().is_empty() {
+        return Err(ZtdError::MissingZtdSerialNumberAndProductKey);
+    }
+    let hash = hwhash::decode_bytes(c.hash).map_err(|_| ZtdError::InvalidZtdHardwareHash)?;
+    let text = |v: Option<std::borrow::Cow<'_, str>>| v.map(|s| s.trim().to_string()).unwrap_or_default();
+    let manufacturer = text(hash.manufacturer());
+    let hash_serial = text(hash.serial());
+    if manufacturer.is_empty() || hash_serial.is_empty() {
+        return Err(ZtdError::InvalidZtdHardwareHash);
+    }
+    let identity = hwhash::IdentityKeys::of(&hash);
+    let keys = key_strings(&identity);
+    let mut d = AutopilotDevice::new(scope.tenant_id(), source, registered_by.to_string(), now);
+    d.serial_number = hash_serial;
+    d.manufacturer = manufacturer;
+    d.model = text(hash.product_name());
+    d.sku_number = text(hash.text(hwhash::TextField::SmbiosSkuNumber));
+    d.system_family = text(hash.text(hwhash::TextField::SmbiosSystemFamily));
+    d.product_key = c.product_key.trim().to_string();
+    d.group_tag = c.group_tag.trim().to_string();
+    d.user_principal_name = c.user_principal_name.trim().to_string();
+    d.purchase_order_identifier = c.purchase_order_identifier.trim().to_string();
+    d.hardware_hash = c.hash.to_vec();
+    d.identity_keys = identity;
+    d.import_id = import_id.map(str::to_string);
+    // A tenant's own imports show in its list as they complete; partner and OEM registrations
+    // wait for the next sync.
+    d.published = source == RegistrationSource::Import;
+    Ok((d, keys))
+}
