@@ -1,0 +1,96 @@
+//! `/devices` (directory devices) and `deviceManagement/managedDevices`. The stores return these
+//! lists whole (they are small until enrollment exists); paging happens here, by id.
+
+use super::model::{DirectoryDeviceOut, ManagedDeviceOut};
+use super::{parse_key, to_value, Ctx};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::odata::{apply_select, collection, entity};
+use crate::{ApiStore, AppState};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use hangar_core::model::{decode_skiptoken, encode_skiptoken, DirectoryDeviceId, ManagedDeviceId};
+use hangar_core::CoreError;
+
+/// Pages an id-sorted list in memory the same way the stores page by key.
+fn page_by_id<T>(mut items: Vec<T>, id: impl Fn(&T) -> String, ctx: &Ctx) -> ApiResult<(Vec<T>, Option<String>)> {
+    let (req, skip) = ctx.query.page()?;
+    items.sort_by_key(|i| id(i));
+    let after = match &req.skiptoken {
+        Some(t) => Some(decode_skiptoken(t).ok_or_else(|| ApiError::bad_request("the $skiptoken is not one Hangar issued"))?),
+        None => None,
+    };
+    let mut rest: Vec<T> = items.into_iter().filter(|i| after.as_ref().is_none_or(|a| id(i) > *a)).collect();
+    let more = rest.len() > req.top;
+    rest.truncate(req.top);
+    let next = if more { rest.last().map(|l| encode_skiptoken(&id(l))) } else { None };
+    Ok((rest.into_iter().skip(skip).collect(), next))
+}
+
+fn refuse_filter(ctx: &Ctx, set: &str) -> ApiResult<()> {
+    match &ctx.query.filter {
+        Some(f) => Err(ApiError::bad_request(format!("unsupported $filter '{f}': {set} cannot be filtered yet"))),
+        None => Ok(()),
+    }
+}
+
+pub async fn list_directory<S: ApiStore>(State(st): State<AppState<S>>, caller: Caller, ctx: Ctx) -> ApiResult<Json<serde_json::Value>> {
+    refuse_filter(&ctx, "devices")?;
+    let all = st.registry.store().list_directory_devices(&caller.scope).await.map_err(CoreError::from)?;
+    let total = all.len() as u64;
+    let (items, next) = page_by_id(all, |d| d.id.to_string(), &ctx)?;
+    let select = ctx.query.select.as_deref();
+    let value = items.iter().map(|d| apply_select(to_value(&DirectoryDeviceOut::from_device(d)), select)).collect();
+    let next = next.map(|t| ctx.query.next_link(&ctx.url("devices"), &t));
+    Ok(Json(collection(ctx.context("devices"), value, ctx.query.count.then_some(total), next)))
+}
+
+pub async fn get_directory<S: ApiStore>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id = parse_key(&id, DirectoryDeviceId::parse)?;
+    let all = st.registry.store().list_directory_devices(&caller.scope).await.map_err(CoreError::from)?;
+    let d = all.iter().find(|d| d.id == id).ok_or_else(|| ApiError::not_found("device not found"))?;
+    let item = apply_select(to_value(&DirectoryDeviceOut::from_device(d)), ctx.query.select.as_deref());
+    Ok(Json(entity(ctx.context("devices/$entity"), item)))
+}
+
+const MANAGED: &str = "deviceManagement/managedDevices";
+
+pub async fn list_managed<S: ApiStore>(State(st): State<AppState<S>>, caller: Caller, ctx: Ctx) -> ApiResult<Json<serde_json::Value>> {
+    refuse_filter(&ctx, "managedDevices")?;
+    let all = st.registry.store().list_managed_devices(&caller.scope).await.map_err(CoreError::from)?;
+    let total = all.len() as u64;
+    let (items, next) = page_by_id(all, |d| d.id.to_string(), &ctx)?;
+    let select = ctx.query.select.as_deref();
+    let value = items.iter().map(|d| apply_select(to_value(&ManagedDeviceOut::from_device(d, ctx.version)), select)).collect();
+    let next = next.map(|t| ctx.query.next_link(&ctx.url(MANAGED), &t));
+    Ok(Json(collection(ctx.context(MANAGED), value, ctx.query.count.then_some(total), next)))
+}
+
+pub async fn get_managed<S: ApiStore>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let id = parse_key(&id, ManagedDeviceId::parse)?;
+    let all = st.registry.store().list_managed_devices(&caller.scope).await.map_err(CoreError::from)?;
+    let d = all.iter().find(|d| d.id == id).ok_or_else(|| ApiError::not_found("managed device not found"))?;
+    let item = apply_select(to_value(&ManagedDeviceOut::from_device(d, ctx.version)), ctx.query.select.as_deref());
+    Ok(Json(entity(ctx.context(&format!("{MANAGED}/$entity")), item)))
+}
+
+pub async fn delete_managed<S: ApiStore>(State(st): State<AppState<S>>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    let scope = caller.writable()?;
+    let id = parse_key(&id, ManagedDeviceId::parse)?;
+    if st.registry.store().delete_managed_device(scope, id).await.map_err(CoreError::from)? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("managed device not found"))
+    }
+}
