@@ -723,7 +723,7 @@ macro_rules! impl_store {
                     Ok(Some(Job {
                         id: i(&r, "id")?,
                         tenant_id: uuid_of(&r, "tenant_id", TenantId::parse)?,
-                        kind: JobKind::from_parts(&kind, s(&r, "payload")?).ok_or_else(|| corrupt("job kind", &kind))?,
+                        kind: JobKind::from_parts(&kind, &s(&r, "payload")?).ok_or_else(|| corrupt("job kind", &kind))?,
                         attempts: i(&r, "attempts")?,
                     }))
                 }
