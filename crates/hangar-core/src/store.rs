@@ -56,8 +56,9 @@ pub struct Job {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobKind {
-    /// Process the unknown rows of this import.
-    ProcessImport { import_id: String },
+    /// Process the unknown rows of this import, registering the devices in the name of
+    /// `requested_by` (the importing principal's label).
+    ProcessImport { import_id: String, requested_by: String },
 }
 
 impl JobKind {
@@ -67,15 +68,18 @@ impl JobKind {
         }
     }
 
-    pub fn payload(&self) -> &str {
+    pub fn payload(&self) -> String {
         match self {
-            JobKind::ProcessImport { import_id } => import_id,
+            JobKind::ProcessImport { import_id, requested_by } => format!("{import_id}\n{requested_by}"),
         }
     }
 
-    pub fn from_parts(kind: &str, payload: String) -> Option<JobKind> {
+    pub fn from_parts(kind: &str, payload: &str) -> Option<JobKind> {
         match kind {
-            "import" => Some(JobKind::ProcessImport { import_id: payload }),
+            "import" => {
+                let (import_id, requested_by) = payload.split_once('\n')?;
+                Some(JobKind::ProcessImport { import_id: import_id.to_string(), requested_by: requested_by.to_string() })
+            }
             _ => None,
         }
     }

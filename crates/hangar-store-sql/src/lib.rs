@@ -1,1 +1,1116 @@
-pub fn x(){}
+//! The SQL both store backends run. SQLite and PostgreSQL accept the same conservative subset
+//! (`$N` placeholders, BIGINT times in Unix microseconds, TEXT ids, `UPDATE ... FROM (VALUES ...)`,
+//! `RETURNING`), so the queries are written once, in [`impl_store!`], and each backend crate
+//! instantiates it for its own pool type. What differs (connection setup, migrations, the
+//! job-claim statement) stays in the backend crates.
+
+use hangar_core::model::DeviceField;
+use hangar_core::store::StoreError;
+
+/// Rows per multi-row statement. Devices have 36 columns: 500 rows stay below SQLite's 32766 and
+/// PostgreSQL's 65535 bind parameters.
+pub const CHUNK: usize = 500;
+
+pub fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::UniqueViolation(db.message().to_string()),
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+/// The column of a filterable device property.
+pub fn device_column(f: DeviceField) -> &'static str {
+    match f {
+        DeviceField::GroupTag => "group_tag",
+        DeviceField::PurchaseOrderIdentifier => "purchase_order_identifier",
+        DeviceField::SerialNumber => "serial_number",
+        DeviceField::ProductKey => "product_key",
+        DeviceField::Manufacturer => "manufacturer",
+        DeviceField::Model => "model",
+        DeviceField::EnrollmentState => "enrollment_state",
+        DeviceField::AddressableUserName => "addressable_user_name",
+        DeviceField::UserPrincipalName => "user_principal_name",
+        DeviceField::ResourceName => "resource_name",
+        DeviceField::SkuNumber => "sku_number",
+        DeviceField::SystemFamily => "system_family",
+        DeviceField::AzureActiveDirectoryDeviceId => "azure_active_directory_device_id",
+        DeviceField::DisplayName => "display_name",
+        DeviceField::DeploymentProfileAssignmentStatus => "profile_status",
+    }
+}
+
+/// A LIKE pattern (with `\` as escape) matching `value` literally.
+pub fn like_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    for c in value.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Lists are stored as text joined by newlines (no JSON type needed).
+pub fn join_list(items: &[String]) -> String {
+    items.join("\n")
+}
+
+pub fn split_list(text: &str) -> Vec<String> {
+    if text.is_empty() {
+        Vec::new()
+    } else {
+        text.split('\n').map(str::to_string).collect()
+    }
+}
+
+pub fn opt_micros(t: Option<time::OffsetDateTime>) -> Option<i64> {
+    t.map(hangar_core::model::to_micros)
+}
+
+pub fn from_opt_micros(v: Option<i64>) -> Option<time::OffsetDateTime> {
+    v.map(hangar_core::model::from_micros)
+}
+
+pub fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what}: '{value}'"))
+}
+
+#[doc(hidden)]
+pub use sqlx as __sqlx;
+#[doc(hidden)]
+pub use time as __time;
+#[doc(hidden)]
+pub use hwhash as __hwhash;
+#[doc(hidden)]
+pub use hangar_core as __core;
+
+/// Implements every storage trait of `hangar_core::store` for `$store`, which must provide
+/// `fn writer(&self) -> &sqlx::Pool<$db>`, `fn reader(&self) -> &sqlx::Pool<$db>` and
+/// `const CLAIM_JOB_SQL: &'static str` (binds: `$1` worker, `$2` lease until, `$3` now; returns
+/// `id, tenant_id, kind, payload, attempts`).
+#[macro_export]
+macro_rules! impl_store {
+    ($store:ty, $db:ty) => {
+        const _: () = {
+            use $crate::__core::authz::{SystemScope, TenantScope};
+            use $crate::__core::model::*;
+            use $crate::__core::store::*;
+            use $crate::__core::ZtdError;
+            use $crate::__hwhash as hwhash;
+            use $crate::__time::OffsetDateTime;
+            use std::time::Duration;
+            use $crate::__sqlx as sqlx;
+            use $crate::{corrupt, from_opt_micros, map_err, opt_micros, CHUNK};
+            use sqlx::{QueryBuilder, Row};
+
+            type DbRow = <$db as sqlx::Database>::Row;
+
+            const DEVICE_COLUMNS: &str = "id, tenant_id, group_tag, purchase_order_identifier, serial_number, product_key, \
+                manufacturer, model, enrollment_state, last_contacted, addressable_user_name, user_principal_name, \
+                resource_name, sku_number, system_family, azure_active_directory_device_id, managed_device_id, display_name, \
+                azure_ad_device_id, profile_status, profile_detailed_status, profile_assigned, device_account_upn, \
+                device_account_password, device_friendly_name, remediation_state, remediation_modified, \
+                userless_enrollment_status, hardware_hash, source, registered_by, import_id, created, updated, published, \
+                pending_removal";
+
+            const IMPORTED_COLUMNS: &str = "id, tenant_id, import_id, seq, group_tag, serial_number, product_key, \
+                hardware_identifier, assigned_user, status, device_registration_id, error_code, created";
+
+            fn s(r: &DbRow, c: &str) -> StoreResult<String> {
+                r.try_get::<String, _>(c).map_err(map_err)
+            }
+            fn os(r: &DbRow, c: &str) -> StoreResult<Option<String>> {
+                r.try_get::<Option<String>, _>(c).map_err(map_err)
+            }
+            fn i(r: &DbRow, c: &str) -> StoreResult<i64> {
+                r.try_get::<i64, _>(c).map_err(map_err)
+            }
+            fn oi(r: &DbRow, c: &str) -> StoreResult<Option<i64>> {
+                r.try_get::<Option<i64>, _>(c).map_err(map_err)
+            }
+            fn uuid_of<T>(r: &DbRow, c: &str, make: fn(&str) -> Option<T>) -> StoreResult<T> {
+                let v = s(r, c)?;
+                make(&v).ok_or_else(|| corrupt(c, &v))
+            }
+            fn enum_of<T>(r: &DbRow, c: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
+                let v = s(r, c)?;
+                parse(&v).ok_or_else(|| corrupt(c, &v))
+            }
+
+            fn device_from_row(r: &DbRow, with_hash: bool) -> StoreResult<AutopilotDevice> {
+                Ok(AutopilotDevice {
+                    id: uuid_of(r, "id", DeviceId::parse)?,
+                    tenant_id: uuid_of(r, "tenant_id", TenantId::parse)?,
+                    group_tag: s(r, "group_tag")?,
+                    purchase_order_identifier: s(r, "purchase_order_identifier")?,
+                    serial_number: s(r, "serial_number")?,
+                    product_key: s(r, "product_key")?,
+                    manufacturer: s(r, "manufacturer")?,
+                    model: s(r, "model")?,
+                    enrollment_state: enum_of(r, "enrollment_state", EnrollmentState::parse)?,
+                    last_contacted: from_opt_micros(oi(r, "last_contacted")?),
+                    addressable_user_name: s(r, "addressable_user_name")?,
+                    user_principal_name: s(r, "user_principal_name")?,
+                    resource_name: s(r, "resource_name")?,
+                    sku_number: s(r, "sku_number")?,
+                    system_family: s(r, "system_family")?,
+                    azure_active_directory_device_id: s(r, "azure_active_directory_device_id")?,
+                    managed_device_id: os(r, "managed_device_id")?.as_deref().and_then(ManagedDeviceId::parse),
+                    display_name: s(r, "display_name")?,
+                    azure_ad_device_id: s(r, "azure_ad_device_id")?,
+                    deployment_profile_assignment_status: enum_of(r, "profile_status", ProfileAssignmentStatus::parse)?,
+                    deployment_profile_assignment_detailed_status: enum_of(
+                        r,
+                        "profile_detailed_status",
+                        ProfileAssignmentDetailedStatus::parse,
+                    )?,
+                    deployment_profile_assigned: from_opt_micros(oi(r, "profile_assigned")?),
+                    device_account_upn: s(r, "device_account_upn")?,
+                    device_account_password: s(r, "device_account_password")?,
+                    device_friendly_name: s(r, "device_friendly_name")?,
+                    remediation_state: enum_of(r, "remediation_state", RemediationState::parse)?,
+                    remediation_state_last_modified: from_opt_micros(oi(r, "remediation_modified")?),
+                    userless_enrollment_status: enum_of(r, "userless_enrollment_status", UserlessEnrollmentStatus::parse)?,
+                    hardware_hash: if with_hash { r.try_get::<Vec<u8>, _>("hardware_hash").map_err(map_err)? } else { Vec::new() },
+                    identity_keys: hwhash::IdentityKeys::default(),
+                    source: enum_of(r, "source", RegistrationSource::parse)?,
+                    registered_by: s(r, "registered_by")?,
+                    import_id: os(r, "import_id")?,
+                    created: from_micros(i(r, "created")?),
+                    updated: from_micros(i(r, "updated")?),
+                    published: i(r, "published")? != 0,
+                    pending_removal: i(r, "pending_removal")? != 0,
+                })
+            }
+
+            fn imported_from_row(r: &DbRow) -> StoreResult<ImportedDevice> {
+                let status = enum_of(r, "status", DeviceImportStatus::parse)?;
+                let code = i(r, "error_code")?;
+                let error = if code == 0 {
+                    None
+                } else {
+                    Some(ZtdError::from_code(code as i32).ok_or_else(|| corrupt("error_code", &code.to_string()))?)
+                };
+                Ok(ImportedDevice {
+                    id: uuid_of(r, "id", ImportedDeviceId::parse)?,
+                    tenant_id: uuid_of(r, "tenant_id", TenantId::parse)?,
+                    import_id: s(r, "import_id")?,
+                    seq: i(r, "seq")?,
+                    group_tag: s(r, "group_tag")?,
+                    serial_number: s(r, "serial_number")?,
+                    product_key: s(r, "product_key")?,
+                    hardware_identifier: r.try_get::<Vec<u8>, _>("hardware_identifier").map_err(map_err)?,
+                    assigned_user_principal_name: s(r, "assigned_user")?,
+                    state: ImportState {
+                        status,
+                        device_registration_id: os(r, "device_registration_id")?.as_deref().and_then(DeviceId::parse),
+                        error,
+                    },
+                    created: from_micros(i(r, "created")?),
+                })
+            }
+
+            fn tenant_from_row(r: &DbRow) -> StoreResult<Tenant> {
+                Ok(Tenant {
+                    id: uuid_of(r, "id", TenantId::parse)?,
+                    display_name: s(r, "display_name")?,
+                    primary_domain: s(r, "primary_domain")?,
+                    created: from_micros(i(r, "created")?),
+                })
+            }
+
+            fn push_filter<'a>(qb: &mut QueryBuilder<'a, $db>, f: &'a Filter<DeviceField>) {
+                match f {
+                    Filter::Contains(field, v) => {
+                        qb.push(format!("LOWER({}) LIKE ", $crate::device_column(*field)));
+                        qb.push_bind(format!("%{}%", $crate::like_escape(v)));
+                        qb.push(" ESCAPE '\\'");
+                    }
+                    Filter::StartsWith(field, v) => {
+                        qb.push(format!("LOWER({}) LIKE ", $crate::device_column(*field)));
+                        qb.push_bind(format!("{}%", $crate::like_escape(v)));
+                        qb.push(" ESCAPE '\\'");
+                    }
+                    Filter::Eq(field, v) => {
+                        qb.push(format!("LOWER({}) = ", $crate::device_column(*field)));
+                        qb.push_bind(v.to_lowercase());
+                    }
+                    Filter::Ne(field, v) => {
+                        qb.push(format!("LOWER({}) <> ", $crate::device_column(*field)));
+                        qb.push_bind(v.to_lowercase());
+                    }
+                    Filter::And(a, b) | Filter::Or(a, b) => {
+                        qb.push("(");
+                        push_filter(qb, a);
+                        qb.push(if matches!(f, Filter::And(..)) { ") AND (" } else { ") OR (" });
+                        push_filter(qb, b);
+                        qb.push(")");
+                    }
+                }
+            }
+
+            fn after(page: &PageRequest) -> Option<String> {
+                page.skiptoken.as_deref().and_then(decode_skiptoken)
+            }
+
+            impl TenantStore for $store {
+                async fn create_tenant(&self, _scope: &SystemScope, t: &Tenant) -> StoreResult<()> {
+                    let mut tx = self.writer().begin().await.map_err(map_err)?;
+                    sqlx::query("INSERT INTO tenants (id, display_name, primary_domain, created) VALUES ($1, $2, $3, $4)")
+                        .bind(t.id.to_string())
+                        .bind(&t.display_name)
+                        .bind(&t.primary_domain)
+                        .bind(to_micros(t.created))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                    sqlx::query("INSERT INTO sync_state (tenant_id, status) VALUES ($1, 'unknown')")
+                        .bind(t.id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                    tx.commit().await.map_err(map_err)
+                }
+
+                async fn list_tenants(&self, _scope: &SystemScope) -> StoreResult<Vec<Tenant>> {
+                    let rows = sqlx::query("SELECT id, display_name, primary_domain, created FROM tenants ORDER BY created, id")
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err(map_err)?;
+                    rows.iter().map(tenant_from_row).collect()
+                }
+
+                async fn get_tenant(&self, scope: &TenantScope) -> StoreResult<Option<Tenant>> {
+                    let row = sqlx::query("SELECT id, display_name, primary_domain, created FROM tenants WHERE id = $1")
+                        .bind(scope.tenant_id().to_string())
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(map_err)?;
+                    row.as_ref().map(tenant_from_row).transpose()
+                }
+            }
+
+            impl DeviceStore for $store {
+                async fn lookup_keys(&self, scope: &TenantScope, keys: &[String]) -> StoreResult<Vec<KeyOwner>> {
+                    let tenant = scope.tenant_id().to_string();
+                    let mut out = Vec::new();
+                    for chunk in keys.chunks(CHUNK * 4) {
+                        let mut qb = QueryBuilder::<$db>::new(
+                            "SELECT k.key, k.tenant_id, k.device_id, d.import_id FROM device_keys k \
+                             JOIN devices d ON d.id = k.device_id WHERE k.key IN (",
+                        );
+                        let mut sep = qb.separated(", ");
+                        for k in chunk {
+                            sep.push_bind(k);
+                        }
+                        qb.push(")");
+                        let rows = qb.build().fetch_all(self.reader()).await.map_err(map_err)?;
+                        for r in &rows {
+                            let same = s(r, "tenant_id")? == tenant;
+                            out.push(KeyOwner {
+                                key: s(r, "key")?,
+                                same_tenant: same,
+                                device_id: if same { DeviceId::parse(&s(r, "device_id")?) } else { None },
+                                import_id: if same { os(r, "import_id")? } else { None },
+                            });
+                        }
+                    }
+                    Ok(out)
+                }
+
+                async fn commit_registrations(
+                    &self,
+                    scope: &TenantScope,
+                    devices: &[AutopilotDevice],
+                    outcomes: &[RowOutcome],
+                ) -> StoreResult<()> {
+                    let tenant = scope.tenant_id().to_string();
+                    if devices.iter().any(|d| d.tenant_id != scope.tenant_id()) {
+                        return Err(StoreError::Backend("a registration outside the scope's tenant".into()));
+                    }
+                    let mut tx = self.writer().begin().await.map_err(map_err)?;
+                    for chunk in devices.chunks(CHUNK) {
+                        let mut qb = QueryBuilder::<$db>::new(format!("INSERT INTO devices ({DEVICE_COLUMNS}) "));
+                        qb.push_values(chunk, |mut b, d| {
+                            b.push_bind(d.id.to_string())
+                                .push_bind(tenant.clone())
+                                .push_bind(d.group_tag.clone())
+                                .push_bind(d.purchase_order_identifier.clone())
+                                .push_bind(d.serial_number.clone())
+                                .push_bind(d.product_key.clone())
+                                .push_bind(d.manufacturer.clone())
+                                .push_bind(d.model.clone())
+                                .push_bind(d.enrollment_state.as_str())
+                                .push_bind(opt_micros(d.last_contacted))
+                                .push_bind(d.addressable_user_name.clone())
+                                .push_bind(d.user_principal_name.clone())
+                                .push_bind(d.resource_name.clone())
+                                .push_bind(d.sku_number.clone())
+                                .push_bind(d.system_family.clone())
+                                .push_bind(d.azure_active_directory_device_id.clone())
+                                .push_bind(d.managed_device_id.map(|m| m.to_string()))
+                                .push_bind(d.display_name.clone())
+                                .push_bind(d.azure_ad_device_id.clone())
+                                .push_bind(d.deployment_profile_assignment_status.as_str())
+                                .push_bind(d.deployment_profile_assignment_detailed_status.as_str())
+                                .push_bind(opt_micros(d.deployment_profile_assigned))
+                                .push_bind(d.device_account_upn.clone())
+                                .push_bind(d.device_account_password.clone())
+                                .push_bind(d.device_friendly_name.clone())
+                                .push_bind(d.remediation_state.as_str())
+                                .push_bind(opt_micros(d.remediation_state_last_modified))
+                                .push_bind(d.userless_enrollment_status.as_str())
+                                .push_bind(d.hardware_hash.clone())
+                                .push_bind(d.source.as_str())
+                                .push_bind(d.registered_by.clone())
+                                .push_bind(d.import_id.clone())
+                                .push_bind(to_micros(d.created))
+                                .push_bind(to_micros(d.updated))
+                                .push_bind(i64::from(d.published))
+                                .push_bind(i64::from(d.pending_removal));
+                        });
+                        qb.build().execute(&mut *tx).await.map_err(map_err)?;
+                    }
+                    let keys: Vec<(String, String)> = devices
+                        .iter()
+                        .flat_map(|d| key_strings(&d.identity_keys).into_iter().map(move |k| (k, d.id.to_string())))
+                        .collect();
+                    for chunk in keys.chunks(CHUNK * 2) {
+                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO device_keys (key, device_id, tenant_id) ");
+                        qb.push_values(chunk, |mut b, (k, id)| {
+                            b.push_bind(k.clone()).push_bind(id.clone()).push_bind(tenant.clone());
+                        });
+                        qb.build().execute(&mut *tx).await.map_err(map_err)?;
+                    }
+                    for chunk in outcomes.chunks(CHUNK) {
+                        let mut qb = QueryBuilder::<$db>::new(
+                            "UPDATE imported_devices SET status = v.column2, device_registration_id = v.column3, \
+                             error_code = v.column4 FROM (",
+                        );
+                        qb.push_values(chunk, |mut b, o| {
+                            b.push_bind(o.row.to_string())
+                                .push_bind(o.state.status.as_str())
+                                .push_bind(o.state.device_registration_id.map(|d| d.to_string()))
+                                .push_bind(i64::from(o.state.error_code()));
+                        });
+                        qb.push(") AS v WHERE imported_devices.id = v.column1 AND imported_devices.tenant_id = ");
+                        qb.push_bind(tenant.clone());
+                        qb.build().execute(&mut *tx).await.map_err(map_err)?;
+                    }
+                    tx.commit().await.map_err(map_err)
+                }
+
+                async fn get_device(&self, scope: &TenantScope, id: DeviceId) -> StoreResult<Option<AutopilotDevice>> {
+                    let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant_id = $1 AND id = $2"))
+                        .bind(scope.tenant_id().to_string())
+                        .bind(id.to_string())
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(map_err)?;
+                    let Some(row) = row else { return Ok(None) };
+                    let mut d = device_from_row(&row, true)?;
+                    let keys = sqlx::query("SELECT key FROM device_keys WHERE tenant_id = $1 AND device_id = $2")
+                        .bind(scope.tenant_id().to_string())
+                        .bind(id.to_string())
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err(map_err)?;
+                    let keys: Vec<String> = keys.iter().map(|r| s(r, "key")).collect::<StoreResult<_>>()?;
+                    d.identity_keys = keys_from_strings(keys.iter().map(String::as_str));
+                    Ok(Some(d))
+                }
+
+                async fn list_devices(
+                    &self,
+                    scope: &TenantScope,
+                    filter: Option<&Filter<DeviceField>>,
+                    page: &PageRequest,
+                ) -> StoreResult<Page<AutopilotDevice>> {
+                    let columns = DEVICE_COLUMNS.replace("hardware_hash, ", "");
+                    let mut qb = QueryBuilder::<$db>::new(format!("SELECT {columns} FROM devices WHERE tenant_id = "));
+                    qb.push_bind(scope.tenant_id().to_string());
+                    qb.push(" AND published = 1");
+                    if let Some(last) = after(page) {
+                        qb.push(" AND id > ");
+                        qb.push_bind(last);
+                    }
+                    if let Some(f) = filter {
+                        qb.push(" AND (");
+                        push_filter(&mut qb, f);
+                        qb.push(")");
+                    }
+                    qb.push(" ORDER BY id LIMIT ");
+                    qb.push_bind(page.top as i64 + 1);
+                    let rows = qb.build().fetch_all(self.reader()).await.map_err(map_err)?;
+                    let mut items: Vec<AutopilotDevice> = rows.iter().map(|r| device_from_row(r, false)).collect::<StoreResult<_>>()?;
+                    let next = if items.len() > page.top {
+                        items.truncate(page.top);
+                        items.last().map(|d| encode_skiptoken(&d.id.to_string()))
+                    } else {
+                        None
+                    };
+                    Ok(Page { items, next })
+                }
+
+                async fn find_by_serials(&self, scope: &TenantScope, serials: &[String]) -> StoreResult<Vec<(String, DeviceId)>> {
+                    let mut out = Vec::new();
+                    for chunk in serials.chunks(CHUNK) {
+                        let mut qb = QueryBuilder::<$db>::new("SELECT serial_number, id FROM devices WHERE tenant_id = ");
+                        qb.push_bind(scope.tenant_id().to_string());
+                        qb.push(" AND published = 1 AND pending_removal = 0 AND serial_number IN (");
+                        let mut sep = qb.separated(", ");
+                        for serial in chunk {
+                            sep.push_bind(serial);
+                        }
+                        qb.push(") ORDER BY id");
+                        for r in qb.build().fetch_all(self.reader()).await.map_err(map_err)? {
+                            out.push((s(&r, "serial_number")?, uuid_of(&r, "id", DeviceId::parse)?));
+                        }
+                    }
+                    Ok(out)
+                }
+
+                async fn update_device(
+                    &self,
+                    scope: &TenantScope,
+                    id: DeviceId,
+                    patch: &DevicePatch,
+                    now: OffsetDateTime,
+                ) -> StoreResult<bool> {
+                    let mut qb = QueryBuilder::<$db>::new("UPDATE devices SET updated = ");
+                    qb.push_bind(to_micros(now));
+                    for (column, value) in [
+                        ("group_tag", &patch.group_tag),
+                        ("user_principal_name", &patch.user_principal_name),
+                        ("addressable_user_name", &patch.addressable_user_name),
+                        ("display_name", &patch.display_name),
+                        ("device_account_upn", &patch.device_account_upn),
+                        ("device_account_password", &patch.device_account_password),
+                        ("device_friendly_name", &patch.device_friendly_name),
+                    ] {
+                        if let Some(v) = value {
+                            qb.push(format!(", {column} = "));
+                            qb.push_bind(v.clone());
+                        }
+                    }
+                    qb.push(" WHERE tenant_id = ");
+                    qb.push_bind(scope.tenant_id().to_string());
+                    qb.push(" AND id = ");
+                    qb.push_bind(id.to_string());
+                    let done = qb.build().execute(self.writer()).await.map_err(map_err)?;
+                    Ok(done.rows_affected() > 0)
+                }
+
+                async fn delete_device(&self, scope: &TenantScope, id: DeviceId) -> StoreResult<DeleteDevice> {
+                    let tenant = scope.tenant_id().to_string();
+                    let id_text = id.to_string();
+                    let mut tx = self.writer().begin().await.map_err(map_err)?;
+                    let deleted = sqlx::query(
+                        "DELETE FROM devices WHERE tenant_id = $1 AND id = $2 AND NOT EXISTS \
+                         (SELECT 1 FROM managed_devices m WHERE m.tenant_id = $1 AND m.autopilot_device_id = $2)",
+                    )
+                    .bind(&tenant)
+                    .bind(&id_text)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?
+                    .rows_affected();
+                    if deleted == 0 {
+                        let exists = sqlx::query("SELECT 1 AS one FROM devices WHERE tenant_id = $1 AND id = $2")
+                            .bind(&tenant)
+                            .bind(&id_text)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(map_err)?
+                            .is_some();
+                        return Ok(if exists { DeleteDevice::Enrolled } else { DeleteDevice::NotFound });
+                    }
+                    for sql in [
+                        "DELETE FROM device_keys WHERE tenant_id = $1 AND device_id = $2",
+                        "DELETE FROM directory_devices WHERE tenant_id = $1 AND autopilot_device_id = $2",
+                    ] {
+                        sqlx::query(sql).bind(&tenant).bind(&id_text).execute(&mut *tx).await.map_err(map_err)?;
+                    }
+                    tx.commit().await.map_err(map_err)?;
+                    Ok(DeleteDevice::Deleted)
+                }
+
+                async fn mark_for_removal(&self, scope: &TenantScope, id: DeviceId, now: OffsetDateTime) -> StoreResult<bool> {
+                    let tenant = scope.tenant_id().to_string();
+                    let mut tx = self.writer().begin().await.map_err(map_err)?;
+                    let n = sqlx::query("UPDATE devices SET pending_removal = 1, updated = $3 WHERE tenant_id = $1 AND id = $2")
+                        .bind(&tenant)
+                        .bind(id.to_string())
+                        .bind(to_micros(now))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?
+                        .rows_affected();
+                    sqlx::query("DELETE FROM device_keys WHERE tenant_id = $1 AND device_id = $2")
+                        .bind(&tenant)
+                        .bind(id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                    tx.commit().await.map_err(map_err)?;
+                    Ok(n > 0)
+                }
+
+                async fn count_devices(&self, scope: &TenantScope, published_only: bool) -> StoreResult<u64> {
+                    let sql = if published_only {
+                        "SELECT COUNT(*) AS n FROM devices WHERE tenant_id = $1 AND published = 1"
+                    } else {
+                        "SELECT COUNT(*) AS n FROM devices WHERE tenant_id = $1"
+                    };
+                    let r = sqlx::query(sql).bind(scope.tenant_id().to_string()).fetch_one(self.reader()).await.map_err(map_err)?;
+                    Ok(i(&r, "n")? as u64)
+                }
+            }
+
+            impl ImportStore for $store {
+                async fn create_import(
+                    &self,
+                    scope: &TenantScope,
+                    rows: &[ImportedDevice],
+                    job: &JobKind,
+                    now: OffsetDateTime,
+                ) -> StoreResult<()> {
+                    let tenant = scope.tenant_id().to_string();
+                    let mut tx = self.writer().begin().await.map_err(map_err)?;
+                    for chunk in rows.chunks(CHUNK) {
+                        let mut qb = QueryBuilder::<$db>::new(format!("INSERT INTO imported_devices ({IMPORTED_COLUMNS}) "));
+                        qb.push_values(chunk, |mut b, r| {
+                            b.push_bind(r.id.to_string())
+                                .push_bind(tenant.clone())
+                                .push_bind(r.import_id.clone())
+                                .push_bind(r.seq)
+                                .push_bind(r.group_tag.clone())
+                                .push_bind(r.serial_number.clone())
+                                .push_bind(r.product_key.clone())
+                                .push_bind(r.hardware_identifier.clone())
+                                .push_bind(r.assigned_user_principal_name.clone())
+                                .push_bind(r.state.status.as_str())
+                                .push_bind(r.state.device_registration_id.map(|d| d.to_string()))
+                                .push_bind(i64::from(r.state.error_code()))
+                                .push_bind(to_micros(r.created));
+                        });
+                        qb.build().execute(&mut *tx).await.map_err(map_err)?;
+                    }
+                    sqlx::query(
+                        "INSERT INTO jobs (tenant_id, kind, payload, attempts, lease_until, created) VALUES ($1, $2, $3, 0, 0, $4)",
+                    )
+                    .bind(&tenant)
+                    .bind(job.kind_str())
+                    .bind(job.payload())
+                    .bind(to_micros(now))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                    tx.commit().await.map_err(map_err)
+                }
+
+                async fn get_imported(&self, scope: &TenantScope, id: ImportedDeviceId) -> StoreResult<Option<ImportedDevice>> {
+                    let row = sqlx::query(&format!("SELECT {IMPORTED_COLUMNS} FROM imported_devices WHERE tenant_id = $1 AND id = $2"))
+                        .bind(scope.tenant_id().to_string())
+                        .bind(id.to_string())
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(map_err)?;
+                    row.as_ref().map(imported_from_row).transpose()
+                }
+
+                async fn list_imported(
+                    &self,
+                    scope: &TenantScope,
+                    import_id: Option<&str>,
+                    page: &PageRequest,
+                ) -> StoreResult<Page<ImportedDevice>> {
+                    let mut qb = QueryBuilder::<$db>::new(format!("SELECT {IMPORTED_COLUMNS} FROM imported_devices WHERE tenant_id = "));
+                    qb.push_bind(scope.tenant_id().to_string());
+                    if let Some(import_id) = import_id {
+                        qb.push(" AND import_id = ");
+                        qb.push_bind(import_id.to_string());
+                    }
+                    if let Some(last) = after(page) {
+                        qb.push(" AND id > ");
+                        qb.push_bind(last);
+                    }
+                    qb.push(" ORDER BY id LIMIT ");
+                    qb.push_bind(page.top as i64 + 1);
+                    let rows = qb.build().fetch_all(self.reader()).await.map_err(map_err)?;
+                    let mut items: Vec<ImportedDevice> = rows.iter().map(imported_from_row).collect::<StoreResult<_>>()?;
+                    let next = if items.len() > page.top {
+                        items.truncate(page.top);
+                        items.last().map(|d| encode_skiptoken(&d.id.to_string()))
+                    } else {
+                        None
+                    };
+                    Ok(Page { items, next })
+                }
+
+                async fn delete_imported(&self, scope: &TenantScope, id: ImportedDeviceId) -> StoreResult<bool> {
+                    let n = sqlx::query("DELETE FROM imported_devices WHERE tenant_id = $1 AND id = $2")
+                        .bind(scope.tenant_id().to_string())
+                        .bind(id.to_string())
+                        .execute(self.writer())
+                        .await
+                        .map_err(map_err)?
+                        .rows_affected();
+                    Ok(n > 0)
+                }
+
+                async fn unknown_rows(&self, scope: &TenantScope, import_id: &str, limit: usize) -> StoreResult<Vec<ImportedDevice>> {
+                    let rows = sqlx::query(&format!(
+                        "SELECT {IMPORTED_COLUMNS} FROM imported_devices WHERE tenant_id = $1 AND import_id = $2 \
+                         AND status = 'unknown' ORDER BY seq LIMIT $3"
+                    ))
+                    .bind(scope.tenant_id().to_string())
+                    .bind(import_id)
+                    .bind(limit as i64)
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(map_err)?;
+                    rows.iter().map(imported_from_row).collect()
+                }
+
+                async fn fail_unknown_rows(&self, scope: &TenantScope, import_id: &str, error: ZtdError) -> StoreResult<u64> {
+                    let n = sqlx::query(
+                        "UPDATE imported_devices SET status = 'error', error_code = $3 \
+                         WHERE tenant_id = $1 AND import_id = $2 AND status = 'unknown'",
+                    )
+                    .bind(scope.tenant_id().to_string())
+                    .bind(import_id)
+                    .bind(i64::from(error.code()))
+                    .execute(self.writer())
+                    .await
+                    .map_err(map_err)?
+                    .rows_affected();
+                    Ok(n)
+                }
+
+                async fn import_counts(&self, scope: &TenantScope, import_id: &str) -> StoreResult<Vec<(DeviceImportStatus, u64)>> {
+                    let rows = sqlx::query(
+                        "SELECT status, COUNT(*) AS n FROM imported_devices WHERE tenant_id = $1 AND import_id = $2 \
+                         GROUP BY status ORDER BY status",
+                    )
+                    .bind(scope.tenant_id().to_string())
+                    .bind(import_id)
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(map_err)?;
+                    rows.iter().map(|r| Ok((enum_of(r, "status", DeviceImportStatus::parse)?, i(r, "n")? as u64))).collect()
+                }
+            }
+
+            impl JobStore for $store {
+                async fn claim_job(
+                    &self,
+                    _scope: &SystemScope,
+                    worker: &str,
+                    now: OffsetDateTime,
+                    lease: Duration,
+                ) -> StoreResult<Option<Job>> {
+                    let row = sqlx::query(<$store>::CLAIM_JOB_SQL)
+                        .bind(worker)
+                        .bind(to_micros(now + lease))
+                        .bind(to_micros(now))
+                        .fetch_optional(self.writer())
+                        .await
+                        .map_err(map_err)?;
+                    let Some(r) = row else { return Ok(None) };
+                    let kind = s(&r, "kind")?;
+                    Ok(Some(Job {
+                        id: i(&r, "id")?,
+                        tenant_id: uuid_of(&r, "tenant_id", TenantId::parse)?,
+                        kind: JobKind::from_parts(&kind, &s(&r, "payload")?).ok_or_else(|| corrupt("job kind", &kind))?,
+                        attempts: i(&r, "attempts")?,
+                    }))
+                }
+
+                async fn heartbeat_job(&self, _scope: &SystemScope, job_id: i64, worker: &str, until: OffsetDateTime) -> StoreResult<bool> {
+                    let n = sqlx::query("UPDATE jobs SET lease_until = $3 WHERE id = $1 AND lease_owner = $2")
+                        .bind(job_id)
+                        .bind(worker)
+                        .bind(to_micros(until))
+                        .execute(self.writer())
+                        .await
+                        .map_err(map_err)?
+                        .rows_affected();
+                    Ok(n > 0)
+                }
+
+                async fn finish_job(&self, _scope: &SystemScope, job_id: i64, worker: &str) -> StoreResult<()> {
+                    sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_owner = $2")
+                        .bind(job_id)
+                        .bind(worker)
+                        .execute(self.writer())
+                        .await
+                        .map_err(map_err)?;
+                    Ok(())
+                }
+
+                async fn release_job(&self, _scope: &SystemScope, job_id: i64, worker: &str, retry_at: OffsetDateTime) -> StoreResult<()> {
+                    sqlx::query("UPDATE jobs SET lease_owner = NULL, lease_until = $3 WHERE id = $1 AND lease_owner = $2")
+                        .bind(job_id)
+                        .bind(worker)
+                        .bind(to_micros(retry_at))
+                        .execute(self.writer())
+                        .await
+                        .map_err(map_err)?;
+                    Ok(())
+                }
+
+                async fn count_jobs(&self, _scope: &SystemScope) -> StoreResult<u64> {
+                    let r = sqlx::query("SELECT COUNT(*) AS n FROM jobs").fetch_one(self.reader()).await.map_err(map_err)?;
+                    Ok(i(&r, "n")? as u64)
+                }
+            }
+
+            impl SyncStore for $store {
+                async fn get_sync_state(&self, scope: &TenantScope) -> StoreResult<SyncState> {
+                    let r = sqlx::query("SELECT last_sync, last_manual_trigger, status FROM sync_state WHERE tenant_id = $1")
+                        .bind(scope.tenant_id().to_string())
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(map_err)?;
+                    Ok(match r {
+                        Some(r) => SyncState {
+                            tenant_id: scope.tenant_id(),
+                            last_sync: from_opt_micros(oi(&r, "last_sync")?),
+                            last_manual_sync_trigger: from_opt_micros(oi(&r, "last_manual_trigger")?),
+                            sync_status: enum_of(&r, "status", SyncStatus::parse)?,
+                        },
+                        None => SyncState {
+                            tenant_id: scope.tenant_id(),
+                            last_sync: None,
+                            last_manual_sync_trigger: None,
+                            sync_status: SyncStatus::Unknown,
+                        },
+                    })
+                }
+
+                async fn begin_manual_sync(
+                    &self,
+                    scope: &TenantScope,
+                    now: OffsetDateTime,
+                    window: Duration,
+                    stale_before: OffsetDateTime,
+                ) -> StoreResult<BeginSync> {
+                    let tenant = scope.tenant_id().to_string();
+                    let n = sqlx::query(
+                        "UPDATE sync_state SET status = 'inProgress', started = $2, last_manual_trigger = $2 \
+                         WHERE tenant_id = $1 AND (last_manual_trigger IS NULL OR last_manual_trigger <= $3) \
+                         AND (status <> 'inProgress' OR started < $4)",
+                    )
+                    .bind(&tenant)
+                    .bind(to_micros(now))
+                    .bind(to_micros(now - window))
+                    .bind(to_micros(stale_before))
+                    .execute(self.writer())
+                    .await
+                    .map_err(map_err)?
+                    .rows_affected();
+                    if n > 0 {
+                        return Ok(BeginSync::Started);
+                    }
+                    let r = sqlx::query("SELECT status, started, last_manual_trigger FROM sync_state WHERE tenant_id = $1")
+                        .bind(&tenant)
+                        .fetch_optional(self.writer())
+                        .await
+                        .map_err(map_err)?
+                        .ok_or_else(|| StoreError::Backend("the tenant has no sync state".into()))?;
+                    let running = s(&r, "status")? == "inProgress" && oi(&r, "started")?.unwrap_or(0) >= to_micros(stale_before);
+                    if running {
+                        return Ok(BeginSync::InProgress);
+                    }
+                    let last = oi(&r, "last_manual_trigger")?.unwrap_or(0);
+                    Ok(BeginSync::TooSoon { retry_at: from_micros(last) + window })
+                }
+
+                async fn begin_automatic_sync(
+                    &self,
+                    scope: &TenantScope,
+                    now: OffsetDateTime,
+                    due_before: OffsetDateTime,
+                    stale_before: OffsetDateTime,
+                ) -> StoreResult<bool> {
+                    let n = sqlx::query(
+                        "UPDATE sync_state SET status = 'inProgress', started = $2 \
+                         WHERE tenant_id = $1 AND (last_sync IS NULL OR last_sync <= $3) \
+                         AND (status <> 'inProgress' OR started < $4)",
+                    )
+                    .bind(scope.tenant_id().to_string())
+                    .bind(to_micros(now))
+                    .bind(to_micros(due_before))
+                    .bind(to_micros(stale_before))
+                    .execute(self.writer())
+                    .await
+                    .map_err(map_err)?
+                    .rows_affected();
+                    Ok(n > 0)
+                }
+
+                async fn tenants_due_for_sync(
+                    &self,
+                    _scope: &SystemScope,
+                    due_before: OffsetDateTime,
+                    stale_before: OffsetDateTime,
+                ) -> StoreResult<Vec<TenantId>> {
+                    let rows = sqlx::query(
+                        "SELECT tenant_id FROM sync_state WHERE (last_sync IS NULL OR last_sync <= $1) \
+                         AND (status <> 'inProgress' OR started < $2) ORDER BY tenant_id",
+                    )
+                    .bind(to_micros(due_before))
+                    .bind(to_micros(stale_before))
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(map_err)?;
+                    rows.iter().map(|r| uuid_of(r, "tenant_id", TenantId::parse)).collect()
+                }
+
+                async fn apply_sync(&self, scope: &TenantScope, now: OffsetDateTime) -> StoreResult<SyncChanges> {
+                    let tenant = scope.tenant_id().to_string();
+                    let mut tx = self.writer().begin().await.map_err(map_err)?;
+                    let published = sqlx::query(
+                        "UPDATE devices SET published = 1, updated = $2 WHERE tenant_id = $1 AND published = 0 AND pending_removal = 0",
+                    )
+                    .bind(&tenant)
+                    .bind(to_micros(now))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?
+                    .rows_affected();
+                    sqlx::query(
+                        "DELETE FROM directory_devices WHERE tenant_id = $1 AND autopilot_device_id IN \
+                         (SELECT id FROM devices WHERE tenant_id = $1 AND pending_removal = 1)",
+                    )
+                    .bind(&tenant)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                    let removed = sqlx::query("DELETE FROM devices WHERE tenant_id = $1 AND pending_removal = 1")
+                        .bind(&tenant)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?
+                        .rows_affected();
+                    tx.commit().await.map_err(map_err)?;
+                    Ok(SyncChanges { published, removed })
+                }
+
+                async fn finish_sync(&self, scope: &TenantScope, now: OffsetDateTime, status: SyncStatus) -> StoreResult<()> {
+                    let sql = if status == SyncStatus::Completed {
+                        "UPDATE sync_state SET status = $2, last_sync = $3, started = NULL WHERE tenant_id = $1"
+                    } else {
+                        "UPDATE sync_state SET status = $2, started = NULL WHERE tenant_id = $1 AND $3 > 0"
+                    };
+                    sqlx::query(sql)
+                        .bind(scope.tenant_id().to_string())
+                        .bind(status.as_str())
+                        .bind(to_micros(now))
+                        .execute(self.writer())
+                        .await
+                        .map_err(map_err)?;
+                    Ok(())
+                }
+            }
+
+            impl AuditStore for $store {
+                async fn append_audit(&self, scope: &TenantScope, e: &AuditEntry) -> StoreResult<()> {
+                    sqlx::query(
+                        "INSERT INTO audit_log (tenant_id, principal, action, objects, detail, at) VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(scope.tenant_id().to_string())
+                    .bind(&e.principal)
+                    .bind(&e.action)
+                    .bind($crate::join_list(&e.objects))
+                    .bind(&e.detail)
+                    .bind(to_micros(e.at))
+                    .execute(self.writer())
+                    .await
+                    .map_err(map_err)?;
+                    Ok(())
+                }
+
+                async fn list_audit(&self, scope: &TenantScope, limit: usize) -> StoreResult<Vec<AuditEntry>> {
+                    let rows = sqlx::query(
+                        "SELECT principal, action, objects, detail, at FROM audit_log WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
+                    )
+                    .bind(scope.tenant_id().to_string())
+                    .bind(limit as i64)
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(map_err)?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok(AuditEntry {
+                                tenant_id: scope.tenant_id(),
+                                principal: s(r, "principal")?,
+                                action: s(r, "action")?,
+                                objects: $crate::split_list(&s(r, "objects")?),
+                                detail: s(r, "detail")?,
+                                at: from_micros(i(r, "at")?),
+                            })
+                        })
+                        .collect()
+                }
+            }
+
+            impl DirectoryStore for $store {
+                async fn insert_directory_device(&self, scope: &TenantScope, d: &DirectoryDevice) -> StoreResult<()> {
+                    sqlx::query(
+                        "INSERT INTO directory_devices (id, tenant_id, device_id, display_name, physical_ids, trust_type, \
+                         account_enabled, operating_system, registration, autopilot_device_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(d.id.to_string())
+                    .bind(scope.tenant_id().to_string())
+                    .bind(&d.device_id)
+                    .bind(&d.display_name)
+                    .bind($crate::join_list(&d.physical_ids))
+                    .bind(&d.trust_type)
+                    .bind(i64::from(d.account_enabled))
+                    .bind(&d.operating_system)
+                    .bind(opt_micros(d.registration))
+                    .bind(d.autopilot_device_id.map(|x| x.to_string()))
+                    .execute(self.writer())
+                    .await
+                    .map_err(map_err)?;
+                    Ok(())
+                }
+
+                async fn list_directory_devices(&self, scope: &TenantScope) -> StoreResult<Vec<DirectoryDevice>> {
+                    let rows = sqlx::query(
+                        "SELECT id, device_id, display_name, physical_ids, trust_type, account_enabled, operating_system, \
+                         registration, autopilot_device_id FROM directory_devices WHERE tenant_id = $1 ORDER BY id",
+                    )
+                    .bind(scope.tenant_id().to_string())
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(map_err)?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok(DirectoryDevice {
+                                id: uuid_of(r, "id", DirectoryDeviceId::parse)?,
+                                tenant_id: scope.tenant_id(),
+                                device_id: s(r, "device_id")?,
+                                display_name: s(r, "display_name")?,
+                                physical_ids: $crate::split_list(&s(r, "physical_ids")?),
+                                trust_type: s(r, "trust_type")?,
+                                account_enabled: i(r, "account_enabled")? != 0,
+                                operating_system: s(r, "operating_system")?,
+                                registration: from_opt_micros(oi(r, "registration")?),
+                                autopilot_device_id: os(r, "autopilot_device_id")?.as_deref().and_then(DeviceId::parse),
+                            })
+                        })
+                        .collect()
+                }
+            }
+
+            impl ManagedDeviceStore for $store {
+                async fn insert_managed_device(&self, scope: &TenantScope, m: &ManagedDevice) -> StoreResult<()> {
+                    sqlx::query(
+                        "INSERT INTO managed_devices (id, tenant_id, device_name, serial_number, manufacturer, model, \
+                         user_principal_name, azure_ad_device_id, enrolled, last_sync, operating_system, management_state, \
+                         autopilot_enrolled, enrolled_by_user_id, autopilot_device_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                    )
+                    .bind(m.id.to_string())
+                    .bind(scope.tenant_id().to_string())
+                    .bind(&m.device_name)
+                    .bind(&m.serial_number)
+                    .bind(&m.manufacturer)
+                    .bind(&m.model)
+                    .bind(&m.user_principal_name)
+                    .bind(&m.azure_ad_device_id)
+                    .bind(opt_micros(m.enrolled))
+                    .bind(opt_micros(m.last_sync))
+                    .bind(&m.operating_system)
+                    .bind(&m.management_state)
+                    .bind(i64::from(m.autopilot_enrolled))
+                    .bind(&m.enrolled_by_user_id)
+                    .bind(m.autopilot_device_id.map(|x| x.to_string()))
+                    .execute(self.writer())
+                    .await
+                    .map_err(map_err)?;
+                    Ok(())
+                }
+
+                async fn list_managed_devices(&self, scope: &TenantScope) -> StoreResult<Vec<ManagedDevice>> {
+                    let rows = sqlx::query(
+                        "SELECT id, device_name, serial_number, manufacturer, model, user_principal_name, azure_ad_device_id, \
+                         enrolled, last_sync, operating_system, management_state, autopilot_enrolled, enrolled_by_user_id, \
+                         autopilot_device_id FROM managed_devices WHERE tenant_id = $1 ORDER BY id",
+                    )
+                    .bind(scope.tenant_id().to_string())
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(map_err)?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok(ManagedDevice {
+                                id: uuid_of(r, "id", ManagedDeviceId::parse)?,
+                                tenant_id: scope.tenant_id(),
+                                device_name: s(r, "device_name")?,
+                                serial_number: s(r, "serial_number")?,
+                                manufacturer: s(r, "manufacturer")?,
+                                model: s(r, "model")?,
+                                user_principal_name: s(r, "user_principal_name")?,
+                                azure_ad_device_id: s(r, "azure_ad_device_id")?,
+                                enrolled: from_opt_micros(oi(r, "enrolled")?),
+                                last_sync: from_opt_micros(oi(r, "last_sync")?),
+                                operating_system: s(r, "operating_system")?,
+                                management_state: s(r, "management_state")?,
+                                autopilot_enrolled: i(r, "autopilot_enrolled")? != 0,
+                                enrolled_by_user_id: s(r, "enrolled_by_user_id")?,
+                                autopilot_device_id: os(r, "autopilot_device_id")?.as_deref().and_then(DeviceId::parse),
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn delete_managed_device(&self, scope: &TenantScope, id: ManagedDeviceId) -> StoreResult<bool> {
+                    let n = sqlx::query("DELETE FROM managed_devices WHERE tenant_id = $1 AND id = $2")
+                        .bind(scope.tenant_id().to_string())
+                        .bind(id.to_string())
+                        .execute(self.writer())
+                        .await
+                        .map_err(map_err)?
+                        .rows_affected();
+                    Ok(n > 0)
+                }
+
+                async fn managed_device_for(&self, scope: &TenantScope, device: DeviceId) -> StoreResult<Option<ManagedDeviceId>> {
+                    let r = sqlx::query("SELECT id FROM managed_devices WHERE tenant_id = $1 AND autopilot_device_id = $2")
+                        .bind(scope.tenant_id().to_string())
+                        .bind(device.to_string())
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(map_err)?;
+                    Ok(r.as_ref().map(|r| s(r, "id")).transpose()?.as_deref().and_then(ManagedDeviceId::parse))
+                }
+            }
+        };
+    };
+}
+
+/// A migrator over migrations embedded in the binary (`include_str!`), so `hangar` needs no files
+/// beside it. `locking` makes PostgreSQL run them under an advisory lock.
+pub fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> sqlx::migrate::Migrator {
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    use std::borrow::Cow;
+    Migrator {
+        migrations: Cow::Owned(
+            migrations
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(*sql), false)
+                })
+                .collect(),
+        ),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    }
+}

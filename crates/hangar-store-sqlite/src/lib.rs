@@ -1,1 +1,99 @@
+//! Hangar's registry on SQLite, the embedded default: one file in the data directory, WAL,
+//! `synchronous=NORMAL`, foreign keys on, ONE writer connection (SQLite allows one writer at a time;
+//! queuing in the pool is cheaper than lock retries) and several readers.
 
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use hangar_core::store::StoreError;
+
+fn migrator() -> sqlx::migrate::Migrator {
+    hangar_store_sql::migrator(&[(1, "registry", include_str!("../migrations/0001_registry.sql"))])
+}
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    readers: SqlitePool,
+}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (creating it if needed) the database file and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::new().filename(path);
+        SqliteStore::connect_with(options).await
+    }
+
+    /// Opens a `sqlite://...` URL (`sqlite://hangar.db`, `sqlite::memory:` is refused: readers and
+    /// the writer must share a file).
+    pub async fn connect(url: &str) -> Result<SqliteStore, StoreError> {
+        let options = SqliteConnectOptions::from_str(url).map_err(err)?;
+        SqliteStore::connect_with(options).await
+    }
+
+    async fn connect_with(options: SqliteConnectOptions) -> Result<SqliteStore, StoreError> {
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30))
+            .pragma("cache_size", "-32000")
+            .pragma("temp_store", "MEMORY");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(options.clone())
+            .await
+            .map_err(err)?;
+        migrator().run(&writer).await.map_err(err)?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(err)?;
+        Ok(SqliteStore { writer, readers })
+    }
+
+    /// Brings the schema up to date (also done by `open`).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migrator().run(&self.writer).await.map_err(err)
+    }
+
+    /// A consistent copy of the database in one file (`VACUUM INTO`), safe while Hangar runs.
+    pub async fn backup(&self, out: &Path) -> Result<(), StoreError> {
+        let target = out.to_str().ok_or_else(|| StoreError::Backend(format!("{} is not valid UTF-8", out.display())))?;
+        sqlx::query("VACUUM INTO $1").bind(target).execute(&self.writer).await.map_err(err)?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.readers.close().await;
+        self.writer.close().await;
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    fn reader(&self) -> &SqlitePool {
+        &self.readers
+    }
+
+    /// Claims the oldest job that is queued or whose lease expired. The single writer serializes
+    /// claims in this process; SQLite's write lock serializes them across processes.
+    const CLAIM_JOB_SQL: &'static str = "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+         WHERE id = (SELECT id FROM jobs WHERE lease_until < $3 ORDER BY id LIMIT 1) \
+         RETURNING id, tenant_id, kind, payload, attempts";
+}
+
+hangar_store_sql::impl_store!(SqliteStore, sqlx::Sqlite);

@@ -55,7 +55,7 @@ impl<S: Store> Registry<S> {
                 created: now,
             })
             .collect();
-        let job = JobKind::ProcessImport { import_id: import_id.clone() };
+        let job = JobKind::ProcessImport { import_id: import_id.clone(), requested_by: scope.principal().label() };
         self.store.create_import(scope, &imported, &job, now).await?;
         self.audit(scope, "import.created", vec![import_id], format!("{} rows", imported.len())).await?;
         Ok(imported)
@@ -106,12 +106,12 @@ impl<S: Store> Registry<S> {
             return Ok(false);
         };
         let scope = authorize(sys.principal(), job.tenant_id)?;
-        let JobKind::ProcessImport { import_id } = &job.kind;
+        let JobKind::ProcessImport { import_id, requested_by } = &job.kind;
         if job.attempts > self.config.job_max_attempts {
             self.give_up(&sys, &scope, &job, import_id, worker).await?;
             return Ok(true);
         }
-        match self.process_import(&sys, &scope, &job, import_id, worker).await {
+        match self.process_import(&sys, &scope, &job, import_id, requested_by, worker).await {
             Ok(true) => {
                 self.store.finish_job(&sys, job.id, worker).await?;
                 let counts = self.store.import_counts(&scope, import_id).await?;
@@ -141,13 +141,21 @@ impl<S: Store> Registry<S> {
     }
 
     /// Processes the import's unknown rows chunk by chunk. False when the lease was lost.
-    async fn process_import(&self, sys: &SystemScope, scope: &TenantScope, job: &Job, import_id: &str, worker: &str) -> CoreResult<bool> {
+    async fn process_import(
+        &self,
+        sys: &SystemScope,
+        scope: &TenantScope,
+        job: &Job,
+        import_id: &str,
+        requested_by: &str,
+        worker: &str,
+    ) -> CoreResult<bool> {
         loop {
             let rows = self.store.unknown_rows(scope, import_id, self.config.import_chunk.max(1)).await?;
             if rows.is_empty() {
                 return Ok(true);
             }
-            self.process_rows(scope, import_id, &rows).await?;
+            self.process_rows(scope, import_id, requested_by, &rows).await?;
             let until = self.now() + self.config.job_lease;
             if !self.store.heartbeat_job(sys, job.id, worker, until).await? {
                 return Ok(false);
@@ -155,7 +163,7 @@ impl<S: Store> Registry<S> {
         }
     }
 
-    async fn process_rows(&self, scope: &TenantScope, import_id: &str, rows: &[ImportedDevice]) -> CoreResult<()> {
+    async fn process_rows(&self, scope: &TenantScope, import_id: &str, requested_by: &str, rows: &[ImportedDevice]) -> CoreResult<()> {
         let candidates: Vec<Candidate<'_>> = rows
             .iter()
             .map(|r| Candidate {
@@ -168,7 +176,7 @@ impl<S: Store> Registry<S> {
                 purchase_order_identifier: "",
             })
             .collect();
-        self.register_candidates(scope, Some(import_id), &candidates).await.map(|_| ())
+        self.register_candidates(scope, RegistrationSource::Import, requested_by, Some(import_id), &candidates).await.map(|_| ())
     }
 
     /// Plans and commits; when a concurrent registration takes a key between the check and the
@@ -176,12 +184,14 @@ impl<S: Store> Registry<S> {
     pub(crate) async fn register_candidates(
         &self,
         scope: &TenantScope,
+        source: RegistrationSource,
+        registered_by: &str,
         import_id: Option<&str>,
         candidates: &[Candidate<'_>],
     ) -> CoreResult<Vec<Result<DeviceId, ZtdError>>> {
         let mut last = None;
         for _ in 0..8 {
-            let plan = self.plan(scope, import_id, candidates).await?;
+            let plan = self.plan(scope, source, registered_by, import_id, candidates).await?;
             match self.store.commit_registrations(scope, &plan.devices, &plan.outcomes).await {
                 Ok(()) => return Ok(plan.results),
                 Err(StoreError::UniqueViolation(m)) => last = Some(m),
@@ -191,12 +201,17 @@ impl<S: Store> Registry<S> {
         Err(CoreError::Conflict(format!("registrations kept colliding: {}", last.unwrap_or_default())))
     }
 
-    async fn plan(&self, scope: &TenantScope, import_id: Option<&str>, candidates: &[Candidate<'_>]) -> CoreResult<Plan> {
+    async fn plan(
+        &self,
+        scope: &TenantScope,
+        source: RegistrationSource,
+        registered_by: &str,
+        import_id: Option<&str>,
+        candidates: &[Candidate<'_>],
+    ) -> CoreResult<Plan> {
         let now = self.now();
-        let principal = scope.principal();
-        let source = principal.source();
         let decoded: Vec<Result<(AutopilotDevice, Vec<String>), ZtdError>> =
-            candidates.iter().map(|c| build_device(scope, c, source, &principal.label(), import_id, now)).collect();
+            candidates.iter().map(|c| build_device(scope, c, source, registered_by, import_id, now)).collect();
         let all_keys: Vec<String> = decoded.iter().filter_map(|d| d.as_ref().ok()).flat_map(|(_, k)| k.iter().cloned()).collect();
         let owners: HashMap<String, KeyOwner> =
             self.store.lookup_keys(scope, &all_keys).await?.into_iter().map(|o| (o.key.clone(), o)).collect();

@@ -56,7 +56,8 @@ impl<S: Store> Registry<S> {
             }
         }
         if !candidates.is_empty() {
-            let registered = self.register_candidates(scope, None, &candidates).await?;
+            let (source, by) = (scope.principal().source(), scope.principal().label());
+            let registered = self.register_candidates(scope, source, &by, None, &candidates).await?;
             let ids: Vec<String> = registered.iter().filter_map(|r| r.as_ref().ok()).map(|id| id.to_string()).collect();
             for (pos, r) in positions.into_iter().zip(registered) {
                 results[pos] = Some(r);
