@@ -25,7 +25,9 @@ impl Caller {
         if self.role.can_write() {
             Ok(&self.scope)
         } else {
-            Err(ApiError::forbidden("this token is read-only (role reader); writing needs an admin token"))
+            Err(ApiError::forbidden(
+                "this token is read-only (role reader); writing needs an admin token",
+            ))
         }
     }
 }
@@ -40,7 +42,11 @@ pub struct FailedAuthLimiter {
 
 impl FailedAuthLimiter {
     pub fn new(limit: usize, window: Duration) -> FailedAuthLimiter {
-        FailedAuthLimiter { limit: limit.max(1), window, failures: Mutex::new(HashMap::new()) }
+        FailedAuthLimiter {
+            limit: limit.max(1),
+            window,
+            failures: Mutex::new(HashMap::new()),
+        }
     }
 
     /// When the address is over the limit: how long until it may try again.
@@ -48,11 +54,18 @@ impl FailedAuthLimiter {
         let now = Instant::now();
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let q = map.get_mut(&addr)?;
-        while q.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+        while q
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
             q.pop_front();
         }
         if q.len() >= self.limit {
-            q.front().map(|t| self.window.saturating_sub(now.duration_since(*t)).max(Duration::from_secs(1)))
+            q.front().map(|t| {
+                self.window
+                    .saturating_sub(now.duration_since(*t))
+                    .max(Duration::from_secs(1))
+            })
         } else {
             None
         }
@@ -63,7 +76,10 @@ impl FailedAuthLimiter {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         // Keep the map small: forget addresses whose failures all expired.
         if map.len() > 10_000 {
-            map.retain(|_, q| q.back().is_some_and(|t| now.duration_since(*t) < self.window));
+            map.retain(|_, q| {
+                q.back()
+                    .is_some_and(|t| now.duration_since(*t) < self.window)
+            });
         }
         let q = map.entry(addr).or_default();
         q.push_back(now);
@@ -85,7 +101,10 @@ pub fn client_addr(parts: &Parts) -> IpAddr {
 pub fn check_not_blocked<S: ApiStore>(state: &AppState<S>, addr: IpAddr) -> ApiResult<()> {
     match state.auth_limiter.blocked(addr) {
         Some(wait) => Err(ApiError::too_many_requests(
-            format!("too many failed authentication attempts from this address; retry after {} seconds", wait.as_secs().max(1)),
+            format!(
+                "too many failed authentication attempts from this address; retry after {} seconds",
+                wait.as_secs().max(1)
+            ),
             wait,
         )),
         None => Ok(()),
@@ -95,7 +114,10 @@ pub fn check_not_blocked<S: ApiStore>(state: &AppState<S>, addr: IpAddr) -> ApiR
 impl<S: ApiStore> FromRequestParts<AppState<S>> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState<S>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState<S>,
+    ) -> Result<Self, Self::Rejection> {
         let addr = client_addr(parts);
         check_not_blocked(state, addr)?;
         let fail = |message: &str| {
@@ -107,14 +129,19 @@ impl<S: ApiStore> FromRequestParts<AppState<S>> for Caller {
         };
         let value = value.to_str().unwrap_or_default().trim();
         let token = match value.split_once(' ') {
-            Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty() => t.trim(),
+            Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") && !t.trim().is_empty() => {
+                t.trim()
+            }
             _ => return Err(fail("the Authorization header must be 'Bearer <token>'")),
         };
         match state.registry.authenticate_token(token).await? {
             Ok(who) => {
                 let scope = authorize(&who.principal, who.tenant_id)?;
                 tracing::debug!(token = %who.token_id, tenant = %who.tenant_id, role = %who.role, "authenticated");
-                Ok(Caller { scope, role: who.role })
+                Ok(Caller {
+                    scope,
+                    role: who.role,
+                })
             }
             Err(failure) => Err(fail(failure.message())),
         }

@@ -14,11 +14,20 @@ pub struct JsonBody<T>(pub T);
 pub struct ActionBody<T>(pub T);
 
 fn check_content_type(req: &Request) -> ApiResult<()> {
-    let Some(ct) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(ct) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return Ok(());
     };
     let ct = ct.trim().to_ascii_lowercase();
-    let refused = ["application/x-www-form-urlencoded", "multipart/", "application/xml", "text/xml"];
+    let refused = [
+        "application/x-www-form-urlencoded",
+        "multipart/",
+        "application/xml",
+        "text/xml",
+    ];
     if refused.iter().any(|r| ct.starts_with(r)) {
         return Err(ApiError::new(
             axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -34,7 +43,11 @@ async fn read_bytes<S: Send + Sync>(req: Request, state: &S) -> ApiResult<Bytes>
     Bytes::from_request(req, state).await.map_err(|rejection| {
         let status = rejection.status();
         if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(status, "RequestEntityTooLarge", "the request body is larger than the configured limit")
+            ApiError::new(
+                status,
+                "RequestEntityTooLarge",
+                "the request body is larger than the configured limit",
+            )
         } else {
             ApiError::bad_request(format!("the request body could not be read: {rejection}"))
         }
@@ -50,13 +63,18 @@ pub fn parse_lenient<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
             if strict.is_syntax() || strict.is_eof() {
                 if let Ok(text) = std::str::from_utf8(bytes) {
                     if let Ok(v) = json5::from_str::<serde_json::Value>(text) {
-                        return serde_json::from_value::<T>(v)
-                            .map_err(|e| ApiError::bad_request(format!("the request body is not valid: {e}")));
+                        return serde_json::from_value::<T>(v).map_err(|e| {
+                            ApiError::bad_request(format!("the request body is not valid: {e}"))
+                        });
                     }
                 }
-                Err(ApiError::bad_request(format!("the request body is not valid JSON: {strict}")))
+                Err(ApiError::bad_request(format!(
+                    "the request body is not valid JSON: {strict}"
+                )))
             } else {
-                Err(ApiError::bad_request(format!("the request body is not valid: {strict}")))
+                Err(ApiError::bad_request(format!(
+                    "the request body is not valid: {strict}"
+                )))
             }
         }
     }

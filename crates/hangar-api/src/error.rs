@@ -29,8 +29,18 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> ApiError {
-        ApiError { status, code: code.into(), message: message.into(), retry_after: None, challenge: false }
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            status,
+            code: code.into(),
+            message: message.into(),
+            retry_after: None,
+            challenge: false,
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -42,7 +52,14 @@ impl ApiError {
     }
 
     pub fn unauthorized(message: impl Into<String>) -> ApiError {
-        ApiError { challenge: true, ..ApiError::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message) }
+        ApiError {
+            challenge: true,
+            ..ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                message,
+            )
+        }
     }
 
     pub fn forbidden(message: impl Into<String>) -> ApiError {
@@ -50,7 +67,10 @@ impl ApiError {
     }
 
     pub fn too_many_requests(message: impl Into<String>, retry_after: Duration) -> ApiError {
-        ApiError { retry_after: Some(retry_after), ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", message) }
+        ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", message)
+        }
     }
 
     pub fn payload_too_large(limit: usize) -> ApiError {
@@ -62,7 +82,11 @@ impl ApiError {
     }
 
     pub fn internal() -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "an unexpected error occurred; it was logged")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "an unexpected error occurred; it was logged",
+        )
     }
 
     /// The Graph code Hangar uses for a status when nothing more specific is known.
@@ -100,7 +124,9 @@ impl From<CoreError> for ApiError {
         match e {
             CoreError::Device { error, message } => {
                 let status = match error {
-                    ZtdError::ZtdDeviceIsNotRegistered | ZtdError::ZtdDeviceNotFound => StatusCode::NOT_FOUND,
+                    ZtdError::ZtdDeviceIsNotRegistered | ZtdError::ZtdDeviceNotFound => {
+                        StatusCode::NOT_FOUND
+                    }
                     ZtdError::ZtdDeviceAlreadyAssigned
                     | ZtdError::ZtdDeviceAssignedToOtherTenant
                     | ZtdError::ZtdDeviceRegisteredByOtherTenant
@@ -113,20 +139,31 @@ impl From<CoreError> for ApiError {
             CoreError::NotFound { what } => ApiError::not_found(format!("{what} not found")),
             CoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "Conflict", m),
             CoreError::RateLimited { retry_after } => ApiError::too_many_requests(
-                format!("too many requests: retry after {} seconds", retry_after.as_secs()),
+                format!(
+                    "too many requests: retry after {} seconds",
+                    retry_after.as_secs()
+                ),
                 retry_after,
             ),
             CoreError::Validation(m) => ApiError::bad_request(m),
             CoreError::Forbidden(m) => ApiError::forbidden(m),
             CoreError::Store(StoreError::UniqueViolation(m)) => {
                 tracing::warn!(error = %m, "unique constraint refused a write");
-                ApiError::new(StatusCode::CONFLICT, "Conflict", "the object was changed concurrently; retry")
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "Conflict",
+                    "the object was changed concurrently; retry",
+                )
             }
             CoreError::Store(StoreError::Backend(m)) => {
                 tracing::error!(error = %m, "storage failure");
                 ApiError {
                     retry_after: Some(Duration::from_secs(5)),
-                    ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "storage is unavailable; retry shortly")
+                    ..ApiError::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "ServiceUnavailable",
+                        "storage is unavailable; retry shortly",
+                    )
                 }
             }
             CoreError::Store(StoreError::Corrupt(m)) => {
@@ -148,9 +185,13 @@ impl IntoResponse for ApiError {
             }
         }
         if self.challenge {
-            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        res.extensions_mut().insert(GraphErrorBody { code: self.code, message: self.message });
+        res.extensions_mut().insert(GraphErrorBody {
+            code: self.code,
+            message: self.message,
+        });
         res
     }
 }

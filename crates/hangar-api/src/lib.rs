@@ -80,7 +80,8 @@ impl<S: Clone> Clone for AppState<S> {
 
 impl<S: ApiStore> AppState<S> {
     pub fn new(registry: Registry<S>, config: ApiConfig) -> AppState<S> {
-        let limiter = auth::FailedAuthLimiter::new(config.failed_auth_limit, config.failed_auth_window);
+        let limiter =
+            auth::FailedAuthLimiter::new(config.failed_auth_limit, config.failed_auth_window);
         AppState {
             registry,
             config: Arc::new(config),
@@ -107,7 +108,10 @@ async fn readyz<S: ApiStore>(State(st): State<AppState<S>>) -> impl IntoResponse
     if ready {
         (StatusCode::OK, Json(serde_json::json!({"status": "ready"})))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "database unreachable"})))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "database unreachable"})),
+        )
     }
 }
 
@@ -125,6 +129,8 @@ pub fn app<S: ApiStore>(state: AppState<S>) -> Router {
         .with_state(state);
     Router::new()
         .fallback_service(inner)
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(request_id::panic_response))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            request_id::panic_response,
+        ))
         .layer(axum::middleware::from_fn(request_id::middleware))
 }

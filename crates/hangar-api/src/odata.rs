@@ -23,11 +23,15 @@ impl QueryOptions {
     /// and case-insensitively; `""` values count as absent.
     pub fn parse(raw: Option<&str>) -> ApiResult<QueryOptions> {
         let pairs: Vec<(String, String)> = match raw {
-            Some(q) if !q.is_empty() => serde_urlencoded::from_str(q)
-                .map_err(|e| ApiError::bad_request(format!("the query string cannot be read: {e}")))?,
+            Some(q) if !q.is_empty() => serde_urlencoded::from_str(q).map_err(|e| {
+                ApiError::bad_request(format!("the query string cannot be read: {e}"))
+            })?,
             _ => Vec::new(),
         };
-        let mut o = QueryOptions { pairs: pairs.clone(), ..QueryOptions::default() };
+        let mut o = QueryOptions {
+            pairs: pairs.clone(),
+            ..QueryOptions::default()
+        };
         for (k, v) in &pairs {
             let name = k.trim().trim_start_matches('$').to_ascii_lowercase();
             let v = v.trim();
@@ -43,11 +47,20 @@ impl QueryOptions {
                     o.count = match v.to_ascii_lowercase().as_str() {
                         "true" => true,
                         "false" => false,
-                        _ => return Err(ApiError::bad_request(format!("$count must be true or false, not '{v}'"))),
+                        _ => {
+                            return Err(ApiError::bad_request(format!(
+                                "$count must be true or false, not '{v}'"
+                            )))
+                        }
                     }
                 }
                 "select" => {
-                    o.select = Some(v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
+                    o.select = Some(
+                        v.split(',')
+                            .map(|s| s.trim().to_string())
+                            .filter(|s| !s.is_empty())
+                            .collect(),
+                    );
                 }
                 // $orderby, $expand, $search and custom options are accepted and ignored.
                 _ => {}
@@ -59,8 +72,15 @@ impl QueryOptions {
     /// The page request for the store: `$top` (default and maximum 1000) plus `$skip` on the
     /// first page.
     pub fn page(&self) -> ApiResult<(PageRequest, usize)> {
-        let top = self.top.unwrap_or(PageRequest::MAX_TOP).clamp(1, PageRequest::MAX_TOP);
-        let skip = if self.skiptoken.is_some() { 0 } else { self.skip.unwrap_or(0) };
+        let top = self
+            .top
+            .unwrap_or(PageRequest::MAX_TOP)
+            .clamp(1, PageRequest::MAX_TOP);
+        let skip = if self.skiptoken.is_some() {
+            0
+        } else {
+            self.skip.unwrap_or(0)
+        };
         if skip >= PageRequest::MAX_TOP {
             return Err(ApiError::bad_request(format!(
                 "$skip supports small offsets only (below {}); follow @odata.nextLink to page further",
@@ -68,7 +88,13 @@ impl QueryOptions {
             )));
         }
         let fetch = (top + skip).min(PageRequest::MAX_TOP);
-        Ok((PageRequest { top: fetch, skiptoken: self.skiptoken.clone() }, skip))
+        Ok((
+            PageRequest {
+                top: fetch,
+                skiptoken: self.skiptoken.clone(),
+            },
+            skip,
+        ))
     }
 
     /// The absolute next link: every original option except `$skiptoken` and `$skip`, then the new
@@ -112,7 +138,9 @@ fn enc(s: &str) -> String {
 }
 
 fn parse_count(name: &str, v: &str) -> ApiResult<usize> {
-    v.parse::<usize>().map_err(|_| ApiError::bad_request(format!("{name} must be a non-negative integer, not '{v}'")))
+    v.parse::<usize>().map_err(|_| {
+        ApiError::bad_request(format!("{name} must be a non-negative integer, not '{v}'"))
+    })
 }
 
 /// Keeps only the `$select`ed properties (plus `@odata.*` annotations and `id`). Unknown names are
@@ -123,13 +151,20 @@ pub fn apply_select(mut item: Value, select: Option<&[String]>) -> Value {
         return item;
     }
     if let Value::Object(map) = &mut item {
-        map.retain(|k, _| k.starts_with('@') || k == "id" || select.iter().any(|s| s.eq_ignore_ascii_case(k)));
+        map.retain(|k, _| {
+            k.starts_with('@') || k == "id" || select.iter().any(|s| s.eq_ignore_ascii_case(k))
+        });
     }
     item
 }
 
 /// `{"@odata.context", "@odata.count"?, "value", "@odata.nextLink"?}`.
-pub fn collection(context: String, items: Vec<Value>, count: Option<u64>, next_link: Option<String>) -> Value {
+pub fn collection(
+    context: String,
+    items: Vec<Value>,
+    count: Option<u64>,
+    next_link: Option<String>,
+) -> Value {
     let mut map = Map::new();
     map.insert("@odata.context".into(), Value::String(context));
     if let Some(c) = count {
@@ -208,7 +243,9 @@ fn tokenize(text: &str) -> Result<Vec<Tok>, String> {
             }
             c if c.is_alphanumeric() || c == '_' || c == '/' || c == '.' => {
                 let start = i;
-                while i < chars.len() && (chars[i].is_alphanumeric() || matches!(chars[i], '_' | '/' | '.')) {
+                while i < chars.len()
+                    && (chars[i].is_alphanumeric() || matches!(chars[i], '_' | '/' | '.'))
+                {
                     i += 1;
                 }
                 out.push(Tok::Ident(chars[start..i].iter().collect()));
@@ -284,7 +321,9 @@ impl<F> Parser<'_, F> {
                 if self.toks.get(self.pos) == Some(&Tok::Open) {
                     let func = name.to_ascii_lowercase();
                     if func != "contains" && func != "startswith" {
-                        return Err(format!("the function '{name}' is not supported (use contains or startswith)"));
+                        return Err(format!(
+                            "the function '{name}' is not supported (use contains or startswith)"
+                        ));
                     }
                     self.pos += 1;
                     let prop = match self.toks.get(self.pos).cloned() {
@@ -296,7 +335,11 @@ impl<F> Parser<'_, F> {
                     self.expect(&Tok::Comma, "',' after the property")?;
                     let v = self.string()?;
                     self.expect(&Tok::Close, "')'")?;
-                    Ok(if func == "contains" { Filter::Contains(f, v) } else { Filter::StartsWith(f, v) })
+                    Ok(if func == "contains" {
+                        Filter::Contains(f, v)
+                    } else {
+                        Filter::StartsWith(f, v)
+                    })
                 } else {
                     let f = self.field(&name)?;
                     let op = match self.toks.get(self.pos) {
@@ -308,7 +351,9 @@ impl<F> Parser<'_, F> {
                     match op.as_str() {
                         "eq" => Ok(Filter::Eq(f, v)),
                         "ne" => Ok(Filter::Ne(f, v)),
-                        other => Err(format!("the operator '{other}' is not supported (use eq or ne)")),
+                        other => Err(format!(
+                            "the operator '{other}' is not supported (use eq or ne)"
+                        )),
                     }
                 }
             }
@@ -328,10 +373,16 @@ pub fn parse_filter<F>(text: &str, resolve: &dyn Fn(&str) -> Option<F>) -> ApiRe
         ))
     };
     let toks = tokenize(text).map_err(fail)?;
-    let mut p = Parser { toks, pos: 0, resolve };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        resolve,
+    };
     let f = p.or().map_err(fail)?;
     if p.pos != p.toks.len() {
-        return Err(fail("unexpected text after the end of the expression".into()));
+        return Err(fail(
+            "unexpected text after the end of the expression".into(),
+        ));
     }
     Ok(f)
 }
@@ -347,8 +398,14 @@ mod tests {
 
     #[test]
     fn parses_the_supported_forms() {
-        assert_eq!(parse("contains(serialNumber,'AB')").ok(), Some(Filter::Contains(DeviceField::SerialNumber, "AB".into())));
-        assert_eq!(parse("startswith(groupTag, 'it''s')").ok(), Some(Filter::StartsWith(DeviceField::GroupTag, "it's".into())));
+        assert_eq!(
+            parse("contains(serialNumber,'AB')").ok(),
+            Some(Filter::Contains(DeviceField::SerialNumber, "AB".into()))
+        );
+        assert_eq!(
+            parse("startswith(groupTag, 'it''s')").ok(),
+            Some(Filter::StartsWith(DeviceField::GroupTag, "it's".into()))
+        );
         let f = parse("(groupTag eq 'a' or groupTag ne 'b') and Contains(model,'x')").ok();
         assert_eq!(
             f,
@@ -362,8 +419,11 @@ mod tests {
         assert_eq!(
             parse("model eq 'a' or model eq 'b' and model eq 'c'").ok(),
             Some(
-                Filter::Eq(DeviceField::Model, "a".into())
-                    .or(Filter::Eq(DeviceField::Model, "b".into()).and(Filter::Eq(DeviceField::Model, "c".into())))
+                Filter::Eq(DeviceField::Model, "a".into()).or(Filter::Eq(
+                    DeviceField::Model,
+                    "b".into()
+                )
+                .and(Filter::Eq(DeviceField::Model, "c".into())))
             )
         );
     }
@@ -387,9 +447,15 @@ mod tests {
 
     #[test]
     fn next_links_keep_options() {
-        let o = QueryOptions::parse(Some("%24filter=contains(model%2C'a%20b')&$top=5&$skiptoken=old&$count=true")).expect("parse");
+        let o = QueryOptions::parse(Some(
+            "%24filter=contains(model%2C'a%20b')&$top=5&$skiptoken=old&$count=true",
+        ))
+        .expect("parse");
         assert_eq!(o.filter.as_deref(), Some("contains(model,'a b')"));
         let link = o.next_link("http://h/v1.0/x", "tok");
-        assert_eq!(link, "http://h/v1.0/x?$filter=contains(model,'a%20b')&$top=5&$count=true&$skiptoken=tok");
+        assert_eq!(
+            link,
+            "http://h/v1.0/x?$filter=contains(model,'a%20b')&$top=5&$count=true&$skiptoken=tok"
+        );
     }
 }

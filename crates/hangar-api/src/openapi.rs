@@ -1,1 +1,3 @@
-pub async fn serve() -> &'static str { "{}" }
+pub async fn serve() -> &'static str {
+    "{}"
+}

@@ -64,7 +64,10 @@ fn rewrite_uri(uri: &Uri) -> Option<Uri> {
 
 fn is_graph_path(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
-    lower == "/v1.0" || lower == "/beta" || lower.starts_with("/v1.0/") || lower.starts_with("/beta/")
+    lower == "/v1.0"
+        || lower == "/beta"
+        || lower.starts_with("/v1.0/")
+        || lower.starts_with("/beta/")
 }
 
 pub async fn middleware(mut req: Request, next: Next) -> Response {
@@ -82,7 +85,10 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
     }
     let path = req.uri().path().to_string();
     let graph = is_graph_path(&path);
-    let ids = RequestIds { request_id: request_id.clone(), client_request_id: client_request_id.clone() };
+    let ids = RequestIds {
+        request_id: request_id.clone(),
+        client_request_id: client_request_id.clone(),
+    };
     req.extensions_mut().insert(ids.clone());
     let span = tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %path);
     let mut res = async move {
@@ -110,14 +116,20 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
 fn render_graph_error(res: Response, ids: &RequestIds) -> Response {
     let status = res.status();
     let (mut parts, _) = res.into_parts();
-    let body = parts.extensions.remove::<GraphErrorBody>().unwrap_or_else(|| GraphErrorBody {
-        code: ApiError::default_code(status).to_string(),
-        message: ApiError::default_message(status).to_string(),
-    });
+    let body = parts
+        .extensions
+        .remove::<GraphErrorBody>()
+        .unwrap_or_else(|| GraphErrorBody {
+            code: ApiError::default_code(status).to_string(),
+            message: ApiError::default_message(status).to_string(),
+        });
     let date = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default();
     let json = serde_json::json!({
         "error": {
@@ -130,7 +142,10 @@ fn render_graph_error(res: Response, ids: &RequestIds) -> Response {
             }
         }
     });
-    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(json.to_string()))
 }
@@ -158,7 +173,10 @@ mod tests {
 
     #[test]
     fn collapses_slashes() {
-        assert_eq!(collapse_path("/v1.0//deviceManagement///x/").as_deref(), Some("/v1.0/deviceManagement/x"));
+        assert_eq!(
+            collapse_path("/v1.0//deviceManagement///x/").as_deref(),
+            Some("/v1.0/deviceManagement/x")
+        );
         assert_eq!(collapse_path("/v1.0/deviceManagement"), None);
         assert_eq!(collapse_path("//").as_deref(), Some("/"));
     }

@@ -3,7 +3,6 @@
 
 use crate::auth::{check_not_blocked, client_addr};
 use crate::{ApiStore, AppState};
-use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,18 +10,31 @@ use axum::Json;
 use std::collections::HashMap;
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let mut res = (status, Json(serde_json::json!({"error": error, "error_description": description}))).into_response();
+    let mut res = (
+        status,
+        Json(serde_json::json!({"error": error, "error_description": description})),
+    )
+        .into_response();
     if status == StatusCode::UNAUTHORIZED {
-        res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     res
 }
 
-pub async fn token<S: ApiStore>(State(st): State<AppState<S>>, Path(tenant): Path<String>, req: Request) -> Response {
+pub async fn token<S: ApiStore>(
+    State(st): State<AppState<S>>,
+    Path(tenant): Path<String>,
+    req: Request,
+) -> Response {
     let (parts, body) = req.into_parts();
     let addr = client_addr(&parts);
     if let Err(e) = check_not_blocked(&st, addr) {
-        let mut res = oauth_error(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", &e.message);
+        let mut res = oauth_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "temporarily_unavailable",
+            &e.message,
+        );
         if let Some(after) = e.retry_after {
             if let Ok(v) = HeaderValue::from_str(&after.as_secs().max(1).to_string()) {
                 res.headers_mut().insert(header::RETRY_AFTER, v);
@@ -32,12 +44,25 @@ pub async fn token<S: ApiStore>(State(st): State<AppState<S>>, Path(tenant): Pat
     }
     let bytes = match axum::body::to_bytes(body, st.config.body_limit).await {
         Ok(b) => b,
-        Err(_) => return oauth_error(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "the request body is too large"),
+        Err(_) => {
+            return oauth_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "invalid_request",
+                "the request body is too large",
+            )
+        }
     };
-    let form: HashMap<String, String> = match serde_urlencoded::from_bytes::<Vec<(String, String)>>(&Bytes::from(bytes)) {
-        Ok(pairs) => pairs.into_iter().collect(),
-        Err(_) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "the body must be application/x-www-form-urlencoded"),
-    };
+    let form: HashMap<String, String> =
+        match serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes) {
+            Ok(pairs) => pairs.into_iter().collect(),
+            Err(_) => {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "the body must be application/x-www-form-urlencoded",
+                )
+            }
+        };
     let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     match field("grant_type") {
         Some("client_credentials") => {}
@@ -48,7 +73,13 @@ pub async fn token<S: ApiStore>(State(st): State<AppState<S>>, Path(tenant): Pat
                 &format!("grant_type '{other}' is not supported; use client_credentials"),
             )
         }
-        None => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "grant_type is required (client_credentials)"),
+        None => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "grant_type is required (client_credentials)",
+            )
+        }
     }
     if let Some(scope) = field("scope") {
         if !scope.split_whitespace().all(|s| s.ends_with("/.default")) {
@@ -60,9 +91,17 @@ pub async fn token<S: ApiStore>(State(st): State<AppState<S>>, Path(tenant): Pat
         }
     }
     let (Some(client_id), Some(secret)) = (field("client_id"), field("client_secret")) else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "client_id and client_secret are required");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "client_id and client_secret are required",
+        );
     };
-    match st.registry.client_credentials(&tenant, client_id, secret, st.config.app_token_lifetime).await {
+    match st
+        .registry
+        .client_credentials(&tenant, client_id, secret, st.config.app_token_lifetime)
+        .await
+    {
         Ok(Some(issued)) => {
             let expires_in = st.config.app_token_lifetime.as_secs().saturating_sub(1);
             let mut res = Json(serde_json::json!({
@@ -72,16 +111,25 @@ pub async fn token<S: ApiStore>(State(st): State<AppState<S>>, Path(tenant): Pat
                 "access_token": issued.token,
             }))
             .into_response();
-            res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res
         }
         Ok(None) => {
             st.auth_limiter.record_failure(addr);
-            oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "the client id, secret or tenant is not valid")
+            oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "the client id, secret or tenant is not valid",
+            )
         }
         Err(e) => {
             tracing::error!(error = %e, "token endpoint failed");
-            oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "the token could not be issued; retry")
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "the token could not be issued; retry",
+            )
         }
     }
 }

@@ -74,7 +74,9 @@ pub fn spawn<S: ApiStore>(
                     break;
                 }
                 match registry.run_due_automatic_syncs().await {
-                    Ok(done) if !done.is_empty() => tracing::info!(tenants = done.len(), "automatic sync ran"),
+                    Ok(done) if !done.is_empty() => {
+                        tracing::info!(tenants = done.len(), "automatic sync ran")
+                    }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "automatic sync failed"),
                 }

@@ -90,12 +90,33 @@ pub struct AppRegistration {
 /// Storage of credentials. Lookups by token hash or client id happen before the tenant is known,
 /// so they take a [`SystemScope`]; creation is scoped to the tenant.
 pub trait CredentialStore: Send + Sync {
-    fn insert_token(&self, scope: &TenantScope, token: &AccessToken) -> impl Future<Output = StoreResult<()>> + Send;
-    fn find_token(&self, scope: &SystemScope, token_hash: &str) -> impl Future<Output = StoreResult<Option<AccessToken>>> + Send;
+    fn insert_token(
+        &self,
+        scope: &TenantScope,
+        token: &AccessToken,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn find_token(
+        &self,
+        scope: &SystemScope,
+        token_hash: &str,
+    ) -> impl Future<Output = StoreResult<Option<AccessToken>>> + Send;
     /// Revokes the token with this id or this hash; false when there is none (or it was revoked).
-    fn revoke_token(&self, scope: &SystemScope, id_or_hash: &str, now: OffsetDateTime) -> impl Future<Output = StoreResult<bool>> + Send;
-    fn insert_app(&self, scope: &TenantScope, app: &AppRegistration) -> impl Future<Output = StoreResult<()>> + Send;
-    fn find_app(&self, scope: &SystemScope, client_id: &str) -> impl Future<Output = StoreResult<Option<AppRegistration>>> + Send;
+    fn revoke_token(
+        &self,
+        scope: &SystemScope,
+        id_or_hash: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn insert_app(
+        &self,
+        scope: &TenantScope,
+        app: &AppRegistration,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn find_app(
+        &self,
+        scope: &SystemScope,
+        client_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<AppRegistration>>> + Send;
 }
 
 /// Hex SHA-256 of a token's text.
@@ -107,11 +128,19 @@ pub fn token_hash(token: &str) -> String {
 /// A fresh JWT-shaped token: `header.payload.signature` where the signature part is 32 random
 /// bytes (the token's entropy). The header says `alg: none`-like `HS256` for clients that insist
 /// on decoding; Hangar itself never reads the parts.
-fn new_token_text(id: &str, tenant: TenantId, role: Role, issued: OffsetDateTime, expires: Option<OffsetDateTime>) -> String {
+fn new_token_text(
+    id: &str,
+    tenant: TenantId,
+    role: Role,
+    issued: OffsetDateTime,
+    expires: Option<OffsetDateTime>,
+) -> String {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let header = serde_json::json!({"typ": "JWT", "alg": "HS256"});
     // Clients that decode tokens expect an `exp`; a token without expiry says 100 years.
-    let exp = expires.unwrap_or(issued + time::Duration::days(36_500)).unix_timestamp();
+    let exp = expires
+        .unwrap_or(issued + time::Duration::days(36_500))
+        .unix_timestamp();
     let payload = serde_json::json!({
         "aud": "https://graph.microsoft.com",
         "iss": "hangar",
@@ -124,7 +153,12 @@ fn new_token_text(id: &str, tenant: TenantId, role: Role, issued: OffsetDateTime
     });
     let mut secret = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut secret);
-    format!("{}.{}.{}", b64.encode(header.to_string()), b64.encode(payload.to_string()), b64.encode(secret))
+    format!(
+        "{}.{}.{}",
+        b64.encode(header.to_string()),
+        b64.encode(payload.to_string()),
+        b64.encode(secret)
+    )
 }
 
 fn random_secret() -> String {
@@ -145,7 +179,9 @@ fn hash_secret(secret: &str) -> CoreResult<String> {
 fn verify_secret(secret: &str, phc: &str) -> bool {
     use argon2::password_hash::{PasswordHash, PasswordVerifier};
     match PasswordHash::new(phc) {
-        Ok(parsed) => argon2::Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => argon2::Argon2::default()
+            .verify_password(secret.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -197,7 +233,13 @@ impl<S: Store + CredentialStore> Registry<S> {
     }
 
     /// Issues a token for the scope's tenant. `lifetime` `None` never expires.
-    pub async fn issue_token(&self, scope: &TenantScope, role: Role, name: &str, lifetime: Option<Duration>) -> CoreResult<IssuedToken> {
+    pub async fn issue_token(
+        &self,
+        scope: &TenantScope,
+        role: Role,
+        name: &str,
+        lifetime: Option<Duration>,
+    ) -> CoreResult<IssuedToken> {
         let now = self.now();
         let id = uuid::Uuid::new_v4().to_string();
         let expires = lifetime.map(|l| now + l);
@@ -217,9 +259,16 @@ impl<S: Store + CredentialStore> Registry<S> {
     }
 
     /// Looks a presented bearer token up.
-    pub async fn authenticate_token(&self, token: &str) -> CoreResult<Result<Authenticated, AuthFailure>> {
+    pub async fn authenticate_token(
+        &self,
+        token: &str,
+    ) -> CoreResult<Result<Authenticated, AuthFailure>> {
         let sys = Self::credentials_scope()?;
-        let Some(record) = self.store().find_token(&sys, &token_hash(token.trim())).await? else {
+        let Some(record) = self
+            .store()
+            .find_token(&sys, &token_hash(token.trim()))
+            .await?
+        else {
             return Ok(Err(AuthFailure::Unknown));
         };
         if record.revoked.is_some() {
@@ -228,8 +277,16 @@ impl<S: Store + CredentialStore> Registry<S> {
         if !record.is_valid_at(self.now()) {
             return Ok(Err(AuthFailure::Expired));
         }
-        let principal = Principal::TenantAdmin { tenant_id: record.tenant_id, name: format!("{}:{}", record.name, record.role) };
-        Ok(Ok(Authenticated { tenant_id: record.tenant_id, role: record.role, token_id: record.id, principal }))
+        let principal = Principal::TenantAdmin {
+            tenant_id: record.tenant_id,
+            name: format!("{}:{}", record.name, record.role),
+        };
+        Ok(Ok(Authenticated {
+            tenant_id: record.tenant_id,
+            role: record.role,
+            token_id: record.id,
+            principal,
+        }))
     }
 
     /// Revokes a token given its id or its text.
@@ -237,7 +294,12 @@ impl<S: Store + CredentialStore> Registry<S> {
         let sys = Self::credentials_scope()?;
         let key = id_or_token.trim();
         let now = self.now();
-        if self.store().revoke_token(&sys, key, now).await? || self.store().revoke_token(&sys, &token_hash(key), now).await? {
+        if self.store().revoke_token(&sys, key, now).await?
+            || self
+                .store()
+                .revoke_token(&sys, &token_hash(key), now)
+                .await?
+        {
             Ok(())
         } else {
             Err(CoreError::NotFound { what: "token" })
@@ -245,7 +307,12 @@ impl<S: Store + CredentialStore> Registry<S> {
     }
 
     /// Creates an app registration; the secret is returned once.
-    pub async fn create_app(&self, scope: &TenantScope, display_name: &str, role: Role) -> CoreResult<CreatedApp> {
+    pub async fn create_app(
+        &self,
+        scope: &TenantScope,
+        display_name: &str,
+        role: Role,
+    ) -> CoreResult<CreatedApp> {
         let display_name = display_name.trim();
         if display_name.is_empty() {
             return Err(CoreError::Validation("the app needs a name".into()));
@@ -288,7 +355,15 @@ impl<S: Store + CredentialStore> Registry<S> {
             return Ok(None);
         }
         let scope = crate::authz::authorize(sys.principal(), t.id)?;
-        Ok(Some(self.issue_token(&scope, app.role, &format!("app:{}", app.client_id), Some(lifetime)).await?))
+        Ok(Some(
+            self.issue_token(
+                &scope,
+                app.role,
+                &format!("app:{}", app.client_id),
+                Some(lifetime),
+            )
+            .await?,
+        ))
     }
 
     /// A tenant by id or primary domain (case-insensitive), for the offline commands and the
@@ -297,7 +372,9 @@ impl<S: Store + CredentialStore> Registry<S> {
         let key = id_or_domain.trim();
         let id = TenantId::parse(key);
         let tenants = self.list_tenants(&Principal::system("credentials")).await?;
-        Ok(tenants.into_iter().find(|t| Some(t.id) == id || t.primary_domain.eq_ignore_ascii_case(key)))
+        Ok(tenants
+            .into_iter()
+            .find(|t| Some(t.id) == id || t.primary_domain.eq_ignore_ascii_case(key)))
     }
 }
 
@@ -307,14 +384,23 @@ mod tests {
 
     #[test]
     fn tokens_are_jwt_shaped_and_hash_stably() {
-        let t = new_token_text("x", TenantId::new(), Role::Reader, OffsetDateTime::now_utc(), None);
+        let t = new_token_text(
+            "x",
+            TenantId::new(),
+            Role::Reader,
+            OffsetDateTime::now_utc(),
+            None,
+        );
         assert_eq!(t.split('.').count(), 3);
         assert_eq!(token_hash(&t), token_hash(&t));
         assert_eq!(token_hash(&t).len(), 64);
         let payload = t.split('.').nth(1).unwrap_or_default();
-        let json: serde_json::Value =
-            serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap_or_default())
-                .unwrap_or_default();
+        let json: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap_or_default(),
+        )
+        .unwrap_or_default();
         assert_eq!(json["roles"][0], "reader");
     }
 

@@ -10,11 +10,20 @@ async fn fresh() -> Option<PostgresStore> {
         return None;
     };
     let name = format!("hangar_test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(&url).await.expect("connect to HANGAR_TEST_POSTGRES_URL");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create test database");
+    let mut admin = sqlx::PgConnection::connect(&url)
+        .await
+        .expect("connect to HANGAR_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
     admin.close().await.ok();
     let test_url = replace_database(&url, &name);
-    Some(PostgresStore::connect(&test_url, 8).await.expect("connect test database"))
+    Some(
+        PostgresStore::connect(&test_url, 8)
+            .await
+            .expect("connect test database"),
+    )
 }
 
 /// The URL with its database path replaced.

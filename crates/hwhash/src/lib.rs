@@ -14,7 +14,9 @@ mod enums;
 mod identity;
 mod model;
 
-pub use decode::{base64_to_bytes, decode, decode_bytes, inspect, inspect_bytes, DecodeError, Inspection};
+pub use decode::{
+    base64_to_bytes, decode, decode_bytes, inspect, inspect_bytes, DecodeError, Inspection,
+};
 pub use encode::{Builder, EncodeError};
 pub use enums::*;
 pub use identity::{DeviceTuple, IdentityKeys};

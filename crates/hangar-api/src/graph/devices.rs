@@ -15,26 +15,51 @@ use hangar_core::model::{DeviceField, DeviceId, DevicePatch, PageRequest};
 
 const SET: &str = "deviceManagement/windowsAutopilotDeviceIdentities";
 
-pub async fn list<S: ApiStore>(State(st): State<AppState<S>>, caller: Caller, ctx: Ctx) -> ApiResult<Json<serde_json::Value>> {
-    let filter = ctx.query.filter.as_deref().map(|f| parse_filter(f, &DeviceField::from_graph_name)).transpose()?;
+pub async fn list<S: ApiStore>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ctx: Ctx,
+) -> ApiResult<Json<serde_json::Value>> {
+    let filter = ctx
+        .query
+        .filter
+        .as_deref()
+        .map(|f| parse_filter(f, &DeviceField::from_graph_name))
+        .transpose()?;
     let (page_req, skip) = ctx.query.page()?;
-    let page = st.registry.list_devices(&caller.scope, filter.as_ref(), &page_req).await?;
+    let page = st
+        .registry
+        .list_devices(&caller.scope, filter.as_ref(), &page_req)
+        .await?;
     let select = ctx.query.select.as_deref();
     let items = page
         .items
         .iter()
         .skip(skip)
-        .map(|d| apply_select(to_value(&DeviceIdentity::from_device(d, ctx.version)), select))
+        .map(|d| {
+            apply_select(
+                to_value(&DeviceIdentity::from_device(d, ctx.version)),
+                select,
+            )
+        })
         .collect();
     let count = if ctx.query.count {
         Some(match &filter {
-            None => st.registry.store().count_devices(&caller.scope, true).await.map_err(hangar_core::CoreError::from)?,
+            None => st
+                .registry
+                .store()
+                .count_devices(&caller.scope, true)
+                .await
+                .map_err(hangar_core::CoreError::from)?,
             Some(f) => {
                 // The store counts without filters: count the filtered pages.
                 let mut n = 0u64;
                 let mut req = PageRequest::first(PageRequest::MAX_TOP);
                 loop {
-                    let p = st.registry.list_devices(&caller.scope, Some(f), &req).await?;
+                    let p = st
+                        .registry
+                        .list_devices(&caller.scope, Some(f), &req)
+                        .await?;
                     n += p.items.len() as u64;
                     match p.next {
                         Some(t) => req.skiptoken = Some(t),
@@ -59,11 +84,18 @@ pub async fn get_one<S: ApiStore>(
 ) -> ApiResult<Json<serde_json::Value>> {
     let id = parse_key(&id, DeviceId::parse)?;
     let d = st.registry.get_device(&caller.scope, id).await?;
-    let item = apply_select(to_value(&DeviceIdentity::from_device(&d, ctx.version)), ctx.query.select.as_deref());
+    let item = apply_select(
+        to_value(&DeviceIdentity::from_device(&d, ctx.version)),
+        ctx.query.select.as_deref(),
+    );
     Ok(Json(entity(ctx.context(&format!("{SET}/$entity")), item)))
 }
 
-pub async fn delete<S: ApiStore>(State(st): State<AppState<S>>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete<S: ApiStore>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let scope = caller.writable()?;
     let id = parse_key(&id, DeviceId::parse)?;
     st.registry.delete_device(scope, id).await?;
@@ -88,11 +120,21 @@ pub async fn collection_action<S: ApiStore>(
     }
     ctx.require_beta()?;
     let scope = caller.writable()?;
-    let req: DeleteDevicesRequest = serde_json::from_value(body.0)
-        .map_err(|e| ApiError::bad_request(format!("deleteDevices needs {{\"serialNumbers\":[...]}}: {e}")))?;
-    let serials: Vec<String> = req.serial_numbers.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    let req: DeleteDevicesRequest = serde_json::from_value(body.0).map_err(|e| {
+        ApiError::bad_request(format!(
+            "deleteDevices needs {{\"serialNumbers\":[...]}}: {e}"
+        ))
+    })?;
+    let serials: Vec<String> = req
+        .serial_numbers
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
     if serials.is_empty() {
-        return Err(ApiError::bad_request("deleteDevices needs at least one serial number in serialNumbers"));
+        return Err(ApiError::bad_request(
+            "deleteDevices needs at least one serial number in serialNumbers",
+        ));
     }
     if serials.len() > st.config.max_import_rows {
         return Err(ApiError::bad_request(format!(
@@ -100,7 +142,10 @@ pub async fn collection_action<S: ApiStore>(
             st.config.max_import_rows
         )));
     }
-    let results = st.registry.delete_devices_by_serial(scope, &serials).await?;
+    let results = st
+        .registry
+        .delete_devices_by_serial(scope, &serials)
+        .await?;
     let value: Vec<serde_json::Value> = results
         .iter()
         .map(|r| {
@@ -127,7 +172,12 @@ pub async fn action<S: ApiStore>(
     body: ActionBody<serde_json::Value>,
 ) -> ApiResult<StatusCode> {
     let name = action_name(&action);
-    let known = ["assignusertodevice", "unassignuserfromdevice", "updatedeviceproperties", "allownextenrollment"];
+    let known = [
+        "assignusertodevice",
+        "unassignuserfromdevice",
+        "updatedeviceproperties",
+        "allownextenrollment",
+    ];
     if !known.contains(&name.as_str()) {
         return Err(ApiError::bad_request(format!(
             "'{action}' is not an action of windowsAutopilotDeviceIdentity (assignUserToDevice, unassignUserFromDevice, updateDeviceProperties, allowNextEnrollment)"
@@ -135,18 +185,28 @@ pub async fn action<S: ApiStore>(
     }
     let scope = caller.writable()?;
     let id = parse_key(&id, DeviceId::parse)?;
-    let bad = |e: serde_json::Error| ApiError::bad_request(format!("the body of {action} is not valid: {e}"));
+    let bad = |e: serde_json::Error| {
+        ApiError::bad_request(format!("the body of {action} is not valid: {e}"))
+    };
     match name.as_str() {
         "assignusertodevice" => {
             let a: AssignUser = serde_json::from_value(body.0).map_err(bad)?;
             let upn = present(a.user_principal_name).unwrap_or_default();
             let addressable = present(a.addressable_user_name).unwrap_or_default();
-            st.registry.assign_user(scope, id, &upn, &addressable).await?;
+            st.registry
+                .assign_user(scope, id, &upn, &addressable)
+                .await?;
         }
         "unassignuserfromdevice" => st.registry.unassign_user(scope, id).await?,
         "updatedeviceproperties" => {
             let u: UpdateDeviceProperties = serde_json::from_value(body.0).map_err(bad)?;
-            let beta = |v: Option<String>| if ctx.version == super::Version::Beta { present(v) } else { None };
+            let beta = |v: Option<String>| {
+                if ctx.version == super::Version::Beta {
+                    present(v)
+                } else {
+                    None
+                }
+            };
             let patch = DevicePatch {
                 group_tag: present(u.group_tag),
                 user_principal_name: present(u.user_principal_name),

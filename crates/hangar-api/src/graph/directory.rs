@@ -14,36 +14,69 @@ use hangar_core::model::{decode_skiptoken, encode_skiptoken, DirectoryDeviceId, 
 use hangar_core::CoreError;
 
 /// Pages an id-sorted list in memory the same way the stores page by key.
-fn page_by_id<T>(mut items: Vec<T>, id: impl Fn(&T) -> String, ctx: &Ctx) -> ApiResult<(Vec<T>, Option<String>)> {
+fn page_by_id<T>(
+    mut items: Vec<T>,
+    id: impl Fn(&T) -> String,
+    ctx: &Ctx,
+) -> ApiResult<(Vec<T>, Option<String>)> {
     let (req, skip) = ctx.query.page()?;
     items.sort_by_key(|i| id(i));
     let after = match &req.skiptoken {
-        Some(t) => Some(decode_skiptoken(t).ok_or_else(|| ApiError::bad_request("the $skiptoken is not one Hangar issued"))?),
+        Some(t) => Some(
+            decode_skiptoken(t)
+                .ok_or_else(|| ApiError::bad_request("the $skiptoken is not one Hangar issued"))?,
+        ),
         None => None,
     };
-    let mut rest: Vec<T> = items.into_iter().filter(|i| after.as_ref().is_none_or(|a| id(i) > *a)).collect();
+    let mut rest: Vec<T> = items
+        .into_iter()
+        .filter(|i| after.as_ref().is_none_or(|a| id(i) > *a))
+        .collect();
     let more = rest.len() > req.top;
     rest.truncate(req.top);
-    let next = if more { rest.last().map(|l| encode_skiptoken(&id(l))) } else { None };
+    let next = if more {
+        rest.last().map(|l| encode_skiptoken(&id(l)))
+    } else {
+        None
+    };
     Ok((rest.into_iter().skip(skip).collect(), next))
 }
 
 fn refuse_filter(ctx: &Ctx, set: &str) -> ApiResult<()> {
     match &ctx.query.filter {
-        Some(f) => Err(ApiError::bad_request(format!("unsupported $filter '{f}': {set} cannot be filtered yet"))),
+        Some(f) => Err(ApiError::bad_request(format!(
+            "unsupported $filter '{f}': {set} cannot be filtered yet"
+        ))),
         None => Ok(()),
     }
 }
 
-pub async fn list_directory<S: ApiStore>(State(st): State<AppState<S>>, caller: Caller, ctx: Ctx) -> ApiResult<Json<serde_json::Value>> {
+pub async fn list_directory<S: ApiStore>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ctx: Ctx,
+) -> ApiResult<Json<serde_json::Value>> {
     refuse_filter(&ctx, "devices")?;
-    let all = st.registry.store().list_directory_devices(&caller.scope).await.map_err(CoreError::from)?;
+    let all = st
+        .registry
+        .store()
+        .list_directory_devices(&caller.scope)
+        .await
+        .map_err(CoreError::from)?;
     let total = all.len() as u64;
     let (items, next) = page_by_id(all, |d| d.id.to_string(), &ctx)?;
     let select = ctx.query.select.as_deref();
-    let value = items.iter().map(|d| apply_select(to_value(&DirectoryDeviceOut::from_device(d)), select)).collect();
+    let value = items
+        .iter()
+        .map(|d| apply_select(to_value(&DirectoryDeviceOut::from_device(d)), select))
+        .collect();
     let next = next.map(|t| ctx.query.next_link(&ctx.url("devices"), &t));
-    Ok(Json(collection(ctx.context("devices"), value, ctx.query.count.then_some(total), next)))
+    Ok(Json(collection(
+        ctx.context("devices"),
+        value,
+        ctx.query.count.then_some(total),
+        next,
+    )))
 }
 
 pub async fn get_directory<S: ApiStore>(
@@ -53,23 +86,56 @@ pub async fn get_directory<S: ApiStore>(
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let id = parse_key(&id, DirectoryDeviceId::parse)?;
-    let all = st.registry.store().list_directory_devices(&caller.scope).await.map_err(CoreError::from)?;
-    let d = all.iter().find(|d| d.id == id).ok_or_else(|| ApiError::not_found("device not found"))?;
-    let item = apply_select(to_value(&DirectoryDeviceOut::from_device(d)), ctx.query.select.as_deref());
+    let all = st
+        .registry
+        .store()
+        .list_directory_devices(&caller.scope)
+        .await
+        .map_err(CoreError::from)?;
+    let d = all
+        .iter()
+        .find(|d| d.id == id)
+        .ok_or_else(|| ApiError::not_found("device not found"))?;
+    let item = apply_select(
+        to_value(&DirectoryDeviceOut::from_device(d)),
+        ctx.query.select.as_deref(),
+    );
     Ok(Json(entity(ctx.context("devices/$entity"), item)))
 }
 
 const MANAGED: &str = "deviceManagement/managedDevices";
 
-pub async fn list_managed<S: ApiStore>(State(st): State<AppState<S>>, caller: Caller, ctx: Ctx) -> ApiResult<Json<serde_json::Value>> {
+pub async fn list_managed<S: ApiStore>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ctx: Ctx,
+) -> ApiResult<Json<serde_json::Value>> {
     refuse_filter(&ctx, "managedDevices")?;
-    let all = st.registry.store().list_managed_devices(&caller.scope).await.map_err(CoreError::from)?;
+    let all = st
+        .registry
+        .store()
+        .list_managed_devices(&caller.scope)
+        .await
+        .map_err(CoreError::from)?;
     let total = all.len() as u64;
     let (items, next) = page_by_id(all, |d| d.id.to_string(), &ctx)?;
     let select = ctx.query.select.as_deref();
-    let value = items.iter().map(|d| apply_select(to_value(&ManagedDeviceOut::from_device(d, ctx.version)), select)).collect();
+    let value = items
+        .iter()
+        .map(|d| {
+            apply_select(
+                to_value(&ManagedDeviceOut::from_device(d, ctx.version)),
+                select,
+            )
+        })
+        .collect();
     let next = next.map(|t| ctx.query.next_link(&ctx.url(MANAGED), &t));
-    Ok(Json(collection(ctx.context(MANAGED), value, ctx.query.count.then_some(total), next)))
+    Ok(Json(collection(
+        ctx.context(MANAGED),
+        value,
+        ctx.query.count.then_some(total),
+        next,
+    )))
 }
 
 pub async fn get_managed<S: ApiStore>(
@@ -79,16 +145,40 @@ pub async fn get_managed<S: ApiStore>(
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let id = parse_key(&id, ManagedDeviceId::parse)?;
-    let all = st.registry.store().list_managed_devices(&caller.scope).await.map_err(CoreError::from)?;
-    let d = all.iter().find(|d| d.id == id).ok_or_else(|| ApiError::not_found("managed device not found"))?;
-    let item = apply_select(to_value(&ManagedDeviceOut::from_device(d, ctx.version)), ctx.query.select.as_deref());
-    Ok(Json(entity(ctx.context(&format!("{MANAGED}/$entity")), item)))
+    let all = st
+        .registry
+        .store()
+        .list_managed_devices(&caller.scope)
+        .await
+        .map_err(CoreError::from)?;
+    let d = all
+        .iter()
+        .find(|d| d.id == id)
+        .ok_or_else(|| ApiError::not_found("managed device not found"))?;
+    let item = apply_select(
+        to_value(&ManagedDeviceOut::from_device(d, ctx.version)),
+        ctx.query.select.as_deref(),
+    );
+    Ok(Json(entity(
+        ctx.context(&format!("{MANAGED}/$entity")),
+        item,
+    )))
 }
 
-pub async fn delete_managed<S: ApiStore>(State(st): State<AppState<S>>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_managed<S: ApiStore>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let scope = caller.writable()?;
     let id = parse_key(&id, ManagedDeviceId::parse)?;
-    if st.registry.store().delete_managed_device(scope, id).await.map_err(CoreError::from)? {
+    if st
+        .registry
+        .store()
+        .delete_managed_device(scope, id)
+        .await
+        .map_err(CoreError::from)?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("managed device not found"))

@@ -16,16 +16,28 @@ use hangar_core::model::{ImportedDeviceId, PageRequest};
 
 const SET: &str = "deviceManagement/importedWindowsAutopilotDeviceIdentities";
 
-pub async fn list<S: ApiStore>(State(st): State<AppState<S>>, caller: Caller, ctx: Ctx) -> ApiResult<Json<serde_json::Value>> {
+pub async fn list<S: ApiStore>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ctx: Ctx,
+) -> ApiResult<Json<serde_json::Value>> {
     if let Some(f) = &ctx.query.filter {
         return Err(ApiError::bad_request(format!(
             "unsupported $filter '{f}': importedWindowsAutopilotDeviceIdentities cannot be filtered"
         )));
     }
     let (page_req, skip) = ctx.query.page()?;
-    let page = st.registry.list_imported(&caller.scope, None, &page_req).await?;
+    let page = st
+        .registry
+        .list_imported(&caller.scope, None, &page_req)
+        .await?;
     let select = ctx.query.select.as_deref();
-    let items = page.items.iter().skip(skip).map(|d| apply_select(to_value(&ImportedIdentity::from_imported(d)), select)).collect();
+    let items = page
+        .items
+        .iter()
+        .skip(skip)
+        .map(|d| apply_select(to_value(&ImportedIdentity::from_imported(d)), select))
+        .collect();
     let count = if ctx.query.count {
         let mut n = 0u64;
         let mut req = PageRequest::first(PageRequest::MAX_TOP);
@@ -53,11 +65,18 @@ pub async fn get_one<S: ApiStore>(
 ) -> ApiResult<Json<serde_json::Value>> {
     let id = parse_key(&id, ImportedDeviceId::parse)?;
     let d = st.registry.get_imported(&caller.scope, id).await?;
-    let item = apply_select(to_value(&ImportedIdentity::from_imported(&d)), ctx.query.select.as_deref());
+    let item = apply_select(
+        to_value(&ImportedIdentity::from_imported(&d)),
+        ctx.query.select.as_deref(),
+    );
     Ok(Json(entity(ctx.context(&format!("{SET}/$entity")), item)))
 }
 
-pub async fn delete<S: ApiStore>(State(st): State<AppState<S>>, caller: Caller, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete<S: ApiStore>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     let scope = caller.writable()?;
     let id = parse_key(&id, ImportedDeviceId::parse)?;
     st.registry.delete_imported(scope, id).await?;
@@ -77,7 +96,10 @@ pub async fn create<S: ApiStore>(
     let Some(row) = rows.first() else {
         return Err(ApiError::internal());
     };
-    let body = entity(ctx.context(&format!("{SET}/$entity")), to_value(&ImportedIdentity::from_imported(row)));
+    let body = entity(
+        ctx.context(&format!("{SET}/$entity")),
+        to_value(&ImportedIdentity::from_imported(row)),
+    );
     let location = ctx.url(&format!("{SET}/{}", row.id));
     let mut res = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(v) = axum::http::HeaderValue::from_str(&location) {
@@ -104,11 +126,15 @@ pub async fn collection_action<S: ApiStore>(
     }
     let scope = caller.writable()?;
     let req: ImportRequest = serde_json::from_value(body).map_err(|e| {
-        ApiError::bad_request(format!("import needs {{\"importedWindowsAutopilotDeviceIdentities\":[...]}}: {e}"))
+        ApiError::bad_request(format!(
+            "import needs {{\"importedWindowsAutopilotDeviceIdentities\":[...]}}: {e}"
+        ))
     })?;
     let n = req.imported_windows_autopilot_device_identities.len();
     if n == 0 {
-        return Err(ApiError::bad_request("import needs at least one entry in importedWindowsAutopilotDeviceIdentities"));
+        return Err(ApiError::bad_request(
+            "import needs at least one entry in importedWindowsAutopilotDeviceIdentities",
+        ));
     }
     if n > st.config.max_import_rows {
         return Err(ApiError::bad_request(format!(
@@ -116,10 +142,17 @@ pub async fn collection_action<S: ApiStore>(
             st.config.max_import_rows
         )));
     }
-    let rows = req.imported_windows_autopilot_device_identities.into_iter().map(ImportedIdentityInput::into_row).collect();
+    let rows = req
+        .imported_windows_autopilot_device_identities
+        .into_iter()
+        .map(ImportedIdentityInput::into_row)
+        .collect();
     let imported = st.registry.import(scope, rows).await?;
     st.wake_worker();
-    let value: Vec<serde_json::Value> = imported.iter().map(|r| to_value(&ImportedIdentity::from_imported(r))).collect();
+    let value: Vec<serde_json::Value> = imported
+        .iter()
+        .map(|r| to_value(&ImportedIdentity::from_imported(r)))
+        .collect();
     let context = ctx.context("Collection(microsoft.graph.importedWindowsAutopilotDeviceIdentity)");
     Ok(Json(collection(context, value, None, None)).into_response())
 }

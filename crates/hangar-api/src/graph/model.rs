@@ -26,7 +26,8 @@ impl Version {
 /// ISO-8601 UTC with `Z`; a date that never happened is `0001-01-01T00:00:00Z`.
 pub fn date(t: Option<OffsetDateTime>) -> String {
     let t = t.unwrap_or_else(never).to_offset(time::UtcOffset::UTC);
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| "0001-01-01T00:00:00Z".into())
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "0001-01-01T00:00:00Z".into())
 }
 
 /// Padded standard base64 (`Edm.Binary`).
@@ -102,12 +103,20 @@ impl DeviceIdentity {
             sku_number: d.sku_number.clone(),
             system_family: d.system_family.clone(),
             azure_active_directory_device_id: d.azure_active_directory_device_id.clone(),
-            managed_device_id: d.managed_device_id.map_or_else(|| NIL_GUID.to_string(), |m| m.to_string()),
+            managed_device_id: d
+                .managed_device_id
+                .map_or_else(|| NIL_GUID.to_string(), |m| m.to_string()),
             display_name: d.display_name.clone(),
             beta: (v == Version::Beta).then(|| DeviceIdentityBeta {
                 azure_ad_device_id: d.azure_ad_device_id.clone(),
-                deployment_profile_assignment_status: d.deployment_profile_assignment_status.as_str().into(),
-                deployment_profile_assignment_detailed_status: d.deployment_profile_assignment_detailed_status.as_str().into(),
+                deployment_profile_assignment_status: d
+                    .deployment_profile_assignment_status
+                    .as_str()
+                    .into(),
+                deployment_profile_assignment_detailed_status: d
+                    .deployment_profile_assignment_detailed_status
+                    .as_str()
+                    .into(),
                 deployment_profile_assigned_date_time: date(d.deployment_profile_assigned),
                 device_account_upn: d.device_account_upn.clone(),
                 device_account_password: d.device_account_password.clone(),
@@ -188,7 +197,8 @@ impl ImportedIdentityInput {
         let text = |v: Option<String>| v.unwrap_or_default();
         let hash_text = text(self.hardware_identifier);
         // Text that is not base64 is kept so that processing reports 802 on the row.
-        let hash = hwhash::base64_to_bytes(hash_text.trim().as_bytes()).unwrap_or_else(|_| hash_text.into_bytes());
+        let hash = hwhash::base64_to_bytes(hash_text.trim().as_bytes())
+            .unwrap_or_else(|_| hash_text.into_bytes());
         ImportRow {
             serial_number: text(self.serial_number),
             product_key: text(self.product_key),
@@ -322,7 +332,11 @@ impl ManagedDeviceOut {
             azure_ad_device_id: d.azure_ad_device_id.clone(),
             enrolled_date_time: date(d.enrolled),
             last_sync_date_time: date(d.last_sync),
-            operating_system: if d.operating_system.is_empty() { "Windows".into() } else { d.operating_system.clone() },
+            operating_system: if d.operating_system.is_empty() {
+                "Windows".into()
+            } else {
+                d.operating_system.clone()
+            },
             management_state: d.management_state.clone(),
             enrolled_by_user_id: d.enrolled_by_user_id.clone(),
             autopilot_enrolled: (v == Version::Beta).then_some(d.autopilot_enrolled),
@@ -337,7 +351,10 @@ mod tests {
     #[test]
     fn dates_and_binary() {
         assert_eq!(date(None), "0001-01-01T00:00:00Z");
-        assert_eq!(date(Some(time::macros::datetime!(2025-03-01 10:20:30 UTC))), "2025-03-01T10:20:30Z");
+        assert_eq!(
+            date(Some(time::macros::datetime!(2025-03-01 10:20:30 UTC))),
+            "2025-03-01T10:20:30Z"
+        );
         assert_eq!(binary(b"ab"), "YWI=");
     }
 }

@@ -11,10 +11,17 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 
-pub async fn get<S: ApiStore>(State(st): State<AppState<S>>, caller: Caller, ctx: Ctx) -> ApiResult<Json<serde_json::Value>> {
+pub async fn get<S: ApiStore>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ctx: Ctx,
+) -> ApiResult<Json<serde_json::Value>> {
     ctx.require_beta()?;
     let s = st.registry.sync_settings(&caller.scope).await?;
-    Ok(Json(entity(ctx.context("deviceManagement/windowsAutopilotSettings/$entity"), to_value(&AutopilotSettings::from_state(&s)))))
+    Ok(Json(entity(
+        ctx.context("deviceManagement/windowsAutopilotSettings/$entity"),
+        to_value(&AutopilotSettings::from_state(&s)),
+    )))
 }
 
 /// `POST .../sync`: 204 when it ran, 409 while one runs, 429 inside the manual-sync window with
@@ -28,7 +35,9 @@ pub async fn action<S: ApiStore>(
 ) -> ApiResult<StatusCode> {
     ctx.require_beta()?;
     if action_name(&action) != "sync" {
-        return Err(ApiError::bad_request(format!("'{action}' is not an action of windowsAutopilotSettings (sync)")));
+        return Err(ApiError::bad_request(format!(
+            "'{action}' is not an action of windowsAutopilotSettings (sync)"
+        )));
     }
     let scope = caller.writable()?;
     st.registry.trigger_manual_sync(scope).await?;
