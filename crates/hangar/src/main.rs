@@ -7,7 +7,12 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "hangar", version, about = "Self-hosted Windows Autopilot device registration", propagate_version = true)]
+#[command(
+    name = "hangar",
+    version,
+    about = "Self-hosted Windows Autopilot device registration",
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
