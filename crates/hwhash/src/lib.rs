@@ -24,6 +24,8 @@ pub use enums::*;
 pub use identity::{DeviceTuple, IdentityKeys};
 pub use json::Report;
 pub use model::*;
+/// Re-exported so callers of [`validate_at`] need not depend on `time` themselves.
+pub use time::OffsetDateTime;
 pub use validate::{check, validate, validate_at, validate_bytes_at, Finding, Level, Validation};
 
 #[cfg(target_os = "linux")]
