@@ -237,6 +237,9 @@ fn build(args: BuildArgs) -> anyhow::Result<ExitCode> {
     if args.count == 0 {
         bail!("--count must be at least 1");
     }
+    if args.count > 1 && args.product_key_id.is_some() {
+        bail!("--product-key-id names one device; leave it out with --count (a PKID identifies a single device)");
+    }
     if args.count > 1 && uuid.is_some() {
         bail!("--uuid names one device; leave it out with --count so each device gets its own");
     }
