@@ -706,3 +706,84 @@ proptest! {
         prop_assert!(t.structures.len() >= 9);
     }
 }
+
+#[test]
+fn hybrid_cores_bluetooth_usb_disks_and_the_zone_file() {
+    let root = fake_root();
+    let r = root.path();
+    // cpu0-1: one performance core with two threads; cpu2-3: two efficient cores.
+    write(r, "sys/devices/cpu_core/cpus", "0-1\n");
+    write(r, "sys/devices/cpu_atom/cpus", "2-3\n");
+    for (n, core) in [(0, 0), (1, 0), (2, 8), (3, 9)] {
+        write(
+            r,
+            &format!("sys/devices/system/cpu/cpu{n}/topology/core_id"),
+            format!("{core}\n"),
+        );
+    }
+    fs::create_dir_all(r.join("sys/class/bluetooth/hci0")).unwrap();
+    write(
+        r,
+        "sys/kernel/debug/bluetooth/hci0/identity",
+        "F2:8C:23:CC:FE:1B (type 0) 00000000000000000000000000000000 00:00:00:00:00:00\n",
+    );
+    let usb = "sys/devices/pci0000:00/0000:00:14.0/usb2/2-1/2-1:1.0/host6/target6:0:0/6:0:0:0";
+    symlink(r, usb, "sys/block/sdb/device");
+    write(r, "sys/block/sdb/size", "62521344\n");
+    write(r, &format!("{usb}/model"), "Flash Disk      \n");
+    write(r, &format!("{usb}/vendor"), "SanDisk \n");
+    write(
+        r,
+        &format!("{usb}/vpd_pg80"),
+        b"\x00\x80\x00\x0c4C530001230\x00",
+    );
+    // A zone file without transitions whose rule says UTC+5:30.
+    let mut tzif = b"TZif2".to_vec();
+    tzif.extend_from_slice(&[0; 15]);
+    tzif.extend_from_slice(&[
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 4,
+    ]);
+    let v1 = tzif.clone();
+    tzif.extend_from_slice(&[0, 0, 0x4d, 0x58, 0, 0]);
+    tzif.extend_from_slice(b"IST\0");
+    tzif.extend_from_slice(&v1);
+    tzif.extend_from_slice(&[0, 0, 0x4d, 0x58, 0, 0]);
+    tzif.extend_from_slice(b"IST\0");
+    tzif.extend_from_slice(b"\nIST-5:30\n");
+    write(r, "etc/localtime", tzif);
+
+    let mut o = options();
+    o.local_offset = None;
+    let c = collect_with(r, &o);
+    decode(c.hash.to_base64().unwrap()).unwrap();
+    assert_eq!(c.hash.os().unwrap().local_bias, 22);
+    let classes = &c.hash.core_classes().unwrap().classes;
+    assert_eq!(
+        classes
+            .iter()
+            .map(|k| (k.efficiency_class, k.cores, k.logical_processors))
+            .collect::<Vec<_>>(),
+        [(1, 1, 2), (0, 2, 2)]
+    );
+    assert_eq!(c.hash.records[2].kind(), 34, "record 34 follows record 2");
+    let bt = c.hash.network_adapters().last().unwrap();
+    assert_eq!(
+        (
+            bt.medium,
+            bt.mac_string().as_str(),
+            bt.enumerator().as_str()
+        ),
+        (PhysicalMedium(10), "f2:8c:23:cc:fe:1b", "BTH")
+    );
+    let disks: Vec<&Disk> = c.hash.disks().collect();
+    assert_eq!((disks[2].bus_type, disks[2].capacity_gb), (BusType(7), 32));
+    let serials: Vec<String> = c
+        .hash
+        .texts(TextField::DiskSerialNumber)
+        .map(|s| s.into_owned())
+        .collect();
+    assert_eq!(
+        serials[2], "4C530001230|Flash Disk      |SanDisk ",
+        "SCSI padding kept"
+    );
+}
