@@ -85,7 +85,7 @@ pub fn validate_bytes_at(bytes: &[u8], now: OffsetDateTime) -> Validation {
         Ok(inspection) => {
             let mut findings: Vec<Finding> = inspection.faults.iter().map(structural).collect();
             findings.extend(check(&inspection.hash, now));
-            findings.sort_by(|a, b| b.level.cmp(&a.level));
+            findings.sort_by_key(|f| std::cmp::Reverse(f.level));
             Validation {
                 hash: Some(inspection.hash),
                 findings,
