@@ -106,10 +106,29 @@ fn read_input(input: &Input) -> anyhow::Result<Vec<Source>> {
     }])
 }
 
-/// Every row's hash from an import CSV, labelled `file:line`.
+/// Every row's hash from an import CSV (any encoding the CSV dialect reads), labelled `file:line`.
 fn hashes_in_csv(path: &std::path::Path) -> anyhow::Result<Vec<Source>> {
-    let _ = path;
-    bail!("--csv is not wired yet")
+    use hangar_core::csv::{ReadOptions, Reader};
+    let reader = Reader::open(path, ReadOptions::default())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    if let Some(problem) = reader.header_findings().first() {
+        bail!("{}: {}", path.display(), problem.message);
+    }
+    let mut sources = Vec::new();
+    for row in reader {
+        let row = row.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        if row.blank {
+            continue;
+        }
+        sources.push(Source {
+            label: format!("{}:{}", path.display(), row.line),
+            text: row.hash_text,
+        });
+    }
+    if sources.is_empty() {
+        bail!("{}: no rows with a hash", path.display());
+    }
+    Ok(sources)
 }
 
 fn decode(input: Input) -> anyhow::Result<ExitCode> {
