@@ -12,7 +12,8 @@ use super::{
     Code, Column, Encoding, Finding, Severity, Summary, INTUNE_MAX_ROWS, INVALID_ZTD_HARDWARE_HASH,
     ZTD_DEVICE_DUPLICATED,
 };
-use hwhash::{is_placeholder_serial, HardwareHash, IdentityKeys};
+use hwhash::{is_placeholder_serial, HardwareHash};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::io::Read;
@@ -230,9 +231,14 @@ fn not_ansi_file(file: &str, line: Option<u64>, encoding: Encoding) -> Finding {
     )
 }
 
-/// The identity keys of a device, as fixed-size fingerprints for a compact index.
+/// The identity keys of a device as 64-bit fingerprints, for a compact index.
+///
+/// The same keys as [`IdentityKeys::of`], with the same rules for when a key is absent, but
+/// fingerprinted from the decoded values directly (the EK modulus instead of its hex SHA-256, the
+/// UUID bytes instead of their GUID string: both one-to-one), which saves a SHA-256 and several
+/// allocations per row. Two fingerprints of different keys collide with probability 2^-64 per pair.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct KeyPrints(pub(crate) [Option<u128>; 4]);
+pub(crate) struct KeyPrints(pub(crate) [Option<u64>; 4]);
 
 /// What each slot of [`KeyPrints`] is, for messages.
 pub(crate) const KEY_NAMES: [&str; 4] = [
@@ -244,31 +250,37 @@ pub(crate) const KEY_NAMES: [&str; 4] = [
 
 impl KeyPrints {
     pub(crate) fn of(hash: &HardwareHash) -> KeyPrints {
-        let keys = IdentityKeys::of(hash);
-        let print = |slot: u8, value: Option<&str>, more: &[&str]| {
-            value.map(|v| {
-                let mut a = std::hash::DefaultHasher::new();
-                let mut b = std::hash::DefaultHasher::new();
-                0xA5u8.hash(&mut b);
-                for h in [&mut a, &mut b] {
-                    slot.hash(h);
-                    v.hash(h);
-                    more.hash(h);
-                }
-                (u128::from(a.finish()) << 64) | u128::from(b.finish())
-            })
+        fn print(slot: u8, parts: &[&[u8]]) -> u64 {
+            let mut h = std::hash::DefaultHasher::new();
+            slot.hash(&mut h);
+            for part in parts {
+                part.hash(&mut h);
+            }
+            h.finish()
+        }
+        fn non_empty(v: Option<Cow<'_, str>>) -> Option<Cow<'_, str>> {
+            v.filter(|s| !s.trim().is_empty())
+        }
+        let ek = hash
+            .tpm_ek_pub()
+            .filter(|ek| !ek.is_empty())
+            .map(|ek| print(0, &[ek]));
+        let uuid = hash
+            .smbios_uuid()
+            .filter(|u| !u.is_placeholder())
+            .map(|u| print(1, &[&u.bytes]));
+        let tuple = match (
+            non_empty(hash.manufacturer()),
+            non_empty(hash.product_name()),
+            non_empty(hash.serial()),
+        ) {
+            (Some(m), Some(p), Some(s)) if !is_placeholder_serial(&s) => {
+                Some(print(2, &[m.as_bytes(), p.as_bytes(), s.as_bytes()]))
+            }
+            _ => None,
         };
-        let tuple = keys.tuple.as_ref();
-        KeyPrints([
-            print(0, keys.tpm_ek_hash.as_deref(), &[]),
-            print(1, keys.smbios_uuid.as_deref(), &[]),
-            print(
-                2,
-                tuple.map(|t| t.serial.as_str()),
-                &tuple.map_or([""; 2], |t| [&t.manufacturer, &t.model]),
-            ),
-            print(3, keys.product_key_id.as_deref(), &[]),
-        ])
+        let pkid = non_empty(hash.product_key_id()).map(|k| print(3, &[k.as_bytes()]));
+        KeyPrints([ek, uuid, tuple, pkid])
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -276,7 +288,7 @@ impl KeyPrints {
     }
 }
 
-/// The fingerprints are already uniformly distributed: hash them by taking their low bits.
+/// The fingerprints are already uniformly distributed: use them as their own hash.
 #[derive(Default)]
 pub(crate) struct PrintHasher(u64);
 
@@ -289,12 +301,12 @@ impl Hasher for PrintHasher {
             self.0 = self.0.rotate_left(8) ^ u64::from(b);
         }
     }
-    fn write_u128(&mut self, n: u128) {
-        self.0 = n as u64;
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 
-pub(crate) type PrintMap<V> = HashMap<u128, V, BuildHasherDefault<PrintHasher>>;
+pub(crate) type PrintMap<V> = HashMap<u64, V, BuildHasherDefault<PrintHasher>>;
 
 /// Checks rows one at a time, remembering what it needs across rows (duplicates, row count).
 pub struct RowChecker {
@@ -302,7 +314,7 @@ pub struct RowChecker {
     options: CheckOptions,
     rows: u64,
     /// Identity key fingerprint -> line of the first row with it.
-    seen: PrintMap<u64>,
+    seen: PrintMap<u32>,
     /// Report duplicates (merge resolves them itself).
     pub(crate) dedupe: bool,
 }
@@ -581,7 +593,7 @@ impl RowChecker {
                 ),
                 None => {
                     for p in prints.0.into_iter().flatten() {
-                        self.seen.insert(p, row.line);
+                        self.seen.insert(p, u32::try_from(row.line).unwrap_or(u32::MAX));
                     }
                 }
             }
@@ -795,6 +807,72 @@ mod tests {
                 upn_problem(bad)
             );
         }
+    }
+
+    /// Fingerprints overlap exactly when hwhash's identity keys do.
+    #[test]
+    fn key_prints_agree_with_identity_keys() {
+        use hwhash::IdentityKeys;
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/fixtures/hwhash"
+        );
+        let mut hashes = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("fixtures").flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.ends_with(".csv") && !name.contains("utf16") {
+                let text = std::fs::read_to_string(entry.path()).expect("reads");
+                let line = text.lines().nth(1).expect("a row");
+                hashes.push(
+                    hwhash::decode(line.rsplit(',').next().expect("hash").trim()).expect("decodes"),
+                );
+            }
+        }
+        assert_eq!(hashes.len(), 11);
+        let b = || hwhash::Builder::new();
+        let uuid = [7u8; 16];
+        hashes.extend([
+            b().serial("A1").tpm().build(),
+            b().serial("A1")
+                .tpm()
+                .collected_at(time::macros::datetime!(2026-02-01 0:00 UTC))
+                .build(),
+            b().serial("A2").uuid(uuid).build(),
+            b().serial("A3").uuid(uuid).build(),
+            b().serial("A4").model("Other").build(),
+            b().serial("Default string")
+                .product_key_id("1234567890123")
+                .build(),
+            b().serial("Default string")
+                .product_key_id("1234567890123")
+                .manufacturer("Else")
+                .build(),
+            b().serial("To be filled by O.E.M.")
+                .uuid([0; 16])
+                .no_disks()
+                .build(),
+        ]);
+        let mut overlaps = 0;
+        for (i, x) in hashes.iter().enumerate() {
+            let (kx, px) = (IdentityKeys::of(x), KeyPrints::of(x));
+            let present = [
+                kx.tpm_ek_hash.is_some(),
+                kx.smbios_uuid.is_some(),
+                kx.tuple.is_some(),
+                kx.product_key_id.is_some(),
+            ];
+            assert_eq!(present, px.0.map(|p| p.is_some()), "hash {i}");
+            for (j, y) in hashes.iter().enumerate().skip(i + 1) {
+                let (ky, py) = (IdentityKeys::of(y), KeyPrints::of(y));
+                let prints = px.0.iter().zip(py.0).any(|(a, b)| a.is_some() && *a == b);
+                assert_eq!(kx.overlaps(&ky), prints, "hashes {i} and {j}");
+                overlaps += usize::from(prints);
+            }
+        }
+        assert_eq!(
+            overlaps, 3,
+            "A1 twice, the shared UUID, the shared product key id"
+        );
     }
 
     #[test]
