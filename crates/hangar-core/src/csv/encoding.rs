@@ -103,6 +103,8 @@ pub(crate) struct DecodingReader<R> {
     first_two: [u8; 2],
     /// The last UTF-8 byte handed out.
     pub(crate) last_byte: Option<u8>,
+    /// The decoder has been told the input ended (it must not be used again).
+    flushed: bool,
 }
 
 impl<R: Read> DecodingReader<R> {
@@ -125,6 +127,7 @@ impl<R: Read> DecodingReader<R> {
             stop: None,
             first_two: [0xFF; 2],
             last_byte: None,
+            flushed: false,
         }
     }
 
@@ -223,6 +226,10 @@ impl<R: Read> DecodingReader<R> {
             }
             if self.start == self.end {
                 if self.eof {
+                    if self.flushed {
+                        return Ok(());
+                    }
+                    self.flushed = true;
                     if let Mode::Decode(decoder) = &mut self.mode {
                         // Flush a dangling half of a UTF-16 code unit as U+FFFD.
                         let (_, _, written, _) =
@@ -469,6 +476,18 @@ mod tests {
             "{}",
             &text[text.len() - 10..]
         );
+    }
+
+    #[test]
+    fn reading_past_the_end_again_is_fine() {
+        for input in [&b"\xFF\xFEa\x00b"[..], b"\xFF\xFEa", b"x\xE9", b"plain"] {
+            let mut r = DecodingReader::new(input, u64::MAX);
+            let mut out = Vec::new();
+            r.read_to_end(&mut out).expect("decodes");
+            let mut buf = [0u8; 8];
+            assert_eq!(r.read(&mut buf).expect("still fine"), 0);
+            assert_eq!(r.read(&mut buf).expect("still fine"), 0);
+        }
     }
 
     #[test]
