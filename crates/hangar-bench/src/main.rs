@@ -1,1 +1,33 @@
-fn main() {}
+//! End-to-end benchmarks: `cargo run --release -p hangar-bench -- <what>`. Each prints its figure
+//! and the ratio to a floor measured in the same run.
+
+mod hash;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "hangar-bench", about = "Hangar's benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Subcommand)]
+enum What {
+    /// Hardware-hash decode + validate throughput against base64 decoding alone.
+    Hash {
+        /// The fixtures directory (import CSVs with real hashes).
+        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/hwhash"))]
+        fixtures: PathBuf,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().what {
+        What::Hash { fixtures, seconds } => hash::run(&fixtures, seconds),
+    }
+}

@@ -7,7 +7,12 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "hangar", version, about = "Self-hosted Windows Autopilot device registration", propagate_version = true)]
+#[command(
+    name = "hangar",
+    version,
+    about = "Self-hosted Windows Autopilot device registration",
+    propagate_version = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -25,6 +30,9 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // One-shot commands end quietly when their output pipe closes (`| head`); a long-running
+    // server must keep the default Rust behaviour (EPIPE as an error) instead.
+    restore_default_sigpipe();
     let result = match cli.command {
         Command::Hash(c) => cmd::hash::run(c),
         Command::Csv(c) => cmd::csv::run(c),
@@ -37,3 +45,14 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(unix)]
+fn restore_default_sigpipe() {
+    // SAFETY: called before any thread starts; only resets one signal's disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_default_sigpipe() {}

@@ -18,9 +18,18 @@ pub enum DecodeError {
     #[error("bad total length {total_length}: must be between 4 and {max}", max = HASH_LEN - TRAILER_LEN)]
     BadTotalLength { total_length: usize },
     #[error("record of type {kind} at offset {offset} has length {length}; a record is at least 4 bytes")]
-    BadRecordLength { offset: usize, kind: u16, length: usize },
+    BadRecordLength {
+        offset: usize,
+        kind: u16,
+        length: usize,
+    },
     #[error("record of type {kind} at offset {offset} with length {length} runs past the end of the records at {total_length}")]
-    RecordOverrun { offset: usize, kind: u16, length: usize, total_length: usize },
+    RecordOverrun {
+        offset: usize,
+        kind: u16,
+        length: usize,
+        total_length: usize,
+    },
     #[error("bad trailer at offset {offset}: found {found:02x?}, expected the checksum record 43 53 24 00")]
     BadTrailer { offset: usize, found: [u8; 4] },
     #[error("checksum mismatch: the SHA-256 in the trailer does not match the records; the hash was altered or truncated")]
@@ -65,7 +74,7 @@ const ENGINE: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::n
 /// Decodes the base64 text form. Surrounding and embedded whitespace (line-wrapped hashes) is
 /// ignored; padding is optional.
 pub fn decode(text: impl AsRef<[u8]>) -> Result<HardwareHash, DecodeError> {
-    decode_bytes(&base64_to_bytes(text.as_ref())?)
+    with_bytes(text.as_ref(), decode_bytes)?
 }
 
 /// Decodes a hash's 3000 bytes, rejecting any structural fault.
@@ -79,8 +88,24 @@ pub fn decode_bytes(bytes: &[u8]) -> Result<HardwareHash, DecodeError> {
 
 /// Like [`decode`], but keeps going past faults that leave the records readable.
 pub fn inspect(text: impl AsRef<[u8]>) -> Result<Inspection, DecodeError> {
-    inspect_bytes(&base64_to_bytes(text.as_ref())?)
+    with_bytes(text.as_ref(), inspect_bytes)?
 }
+
+/// Decodes the base64 text and hands the bytes to `f`. A well-formed hash (exactly 4000
+/// characters) decodes into a stack buffer: no allocation on the hot path.
+pub(crate) fn with_bytes<R>(text: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<R, DecodeError> {
+    let trimmed = text.trim_ascii();
+    if trimmed.len() == HASH_TEXT_LEN {
+        let mut buf = [0u8; HASH_LEN];
+        if let Ok(HASH_LEN) = ENGINE.decode_slice(trimmed, &mut buf) {
+            return Ok(f(&buf));
+        }
+    }
+    Ok(f(&base64_to_bytes(text)?))
+}
+
+/// 3000 bytes in base64.
+const HASH_TEXT_LEN: usize = 4000;
 
 /// The base64 text to raw bytes, exactly as [`decode`] reads it.
 pub fn base64_to_bytes(text: &[u8]) -> Result<Vec<u8>, DecodeError> {
@@ -89,7 +114,11 @@ pub fn base64_to_bytes(text: &[u8]) -> Result<Vec<u8>, DecodeError> {
         Ok(bytes) => Ok(bytes),
         Err(first) => {
             if text.iter().any(u8::is_ascii_whitespace) {
-                let compact: Vec<u8> = text.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+                let compact: Vec<u8> = text
+                    .iter()
+                    .copied()
+                    .filter(|b| !b.is_ascii_whitespace())
+                    .collect();
                 ENGINE.decode(compact).map_err(base64_error)
             } else {
                 Err(base64_error(first))
@@ -101,13 +130,21 @@ pub fn base64_to_bytes(text: &[u8]) -> Result<Vec<u8>, DecodeError> {
 fn base64_error(e: base64::DecodeError) -> DecodeError {
     let detail = match e {
         base64::DecodeError::InvalidByte(at, byte) => {
-            format!("character {:?} at position {} is not in the base64 alphabet", byte as char, at + 1)
+            format!(
+                "character {:?} at position {} is not in the base64 alphabet",
+                byte as char,
+                at + 1
+            )
         }
         base64::DecodeError::InvalidLength(len) => {
             format!("{len} base64 characters cannot encode whole bytes (the text looks truncated)")
         }
         base64::DecodeError::InvalidLastSymbol(at, byte) => {
-            format!("last character {:?} at position {} is impossible there", byte as char, at + 1)
+            format!(
+                "last character {:?} at position {} is impossible there",
+                byte as char,
+                at + 1
+            )
         }
         base64::DecodeError::InvalidPadding => "misplaced '=' padding".to_string(),
     };
@@ -117,10 +154,14 @@ fn base64_error(e: base64::DecodeError) -> DecodeError {
 /// Reads the framing and every record; returns `Err` only when nothing trustworthy can be read.
 pub fn inspect_bytes(bytes: &[u8]) -> Result<Inspection, DecodeError> {
     if bytes.len() != HASH_LEN {
-        return Err(DecodeError::WrongSize { actual: bytes.len() });
+        return Err(DecodeError::WrongSize {
+            actual: bytes.len(),
+        });
     }
     if bytes[0..2] != MAGIC {
-        return Err(DecodeError::BadMagic { found: [bytes[0], bytes[1]] });
+        return Err(DecodeError::BadMagic {
+            found: [bytes[0], bytes[1]],
+        });
     }
     let total_length = usize::from(u16::from_le_bytes([bytes[2], bytes[3]]));
     if !(4..=HASH_LEN - TRAILER_LEN).contains(&total_length) {
@@ -132,17 +173,31 @@ pub fn inspect_bytes(bytes: &[u8]) -> Result<Inspection, DecodeError> {
     let mut offset = 4;
     while offset < total_length {
         if offset + 4 > total_length {
-            faults.push(DecodeError::RecordOverrun { offset, kind: 0, length: 4, total_length });
+            faults.push(DecodeError::RecordOverrun {
+                offset,
+                kind: 0,
+                length: 4,
+                total_length,
+            });
             break;
         }
         let kind = u16::from_le_bytes([bytes[offset], bytes[offset + 1]]);
         let length = usize::from(u16::from_le_bytes([bytes[offset + 2], bytes[offset + 3]]));
         if length < 4 {
-            faults.push(DecodeError::BadRecordLength { offset, kind, length });
+            faults.push(DecodeError::BadRecordLength {
+                offset,
+                kind,
+                length,
+            });
             break;
         }
         if offset + length > total_length {
-            faults.push(DecodeError::RecordOverrun { offset, kind, length, total_length });
+            faults.push(DecodeError::RecordOverrun {
+                offset,
+                kind,
+                length,
+                total_length,
+            });
             break;
         }
         records.push(parse_record(kind, &bytes[offset + 4..offset + length]));
@@ -158,11 +213,19 @@ pub fn inspect_bytes(bytes: &[u8]) -> Result<Inspection, DecodeError> {
     } else if Sha256::digest(&bytes[..total_length]).as_slice() != &trailer[4..] {
         faults.push(DecodeError::ChecksumMismatch);
     }
-    if let Some(at) = bytes[total_length + TRAILER_LEN..].iter().position(|&b| b != 0) {
-        faults.push(DecodeError::NonZeroPadding { offset: total_length + TRAILER_LEN + at });
+    let padding = &bytes[total_length + TRAILER_LEN..];
+    // The OR-fold vectorises; the position is only needed for a bad hash.
+    if padding.iter().fold(0u8, |acc, &b| acc | b) != 0 {
+        let at = padding.iter().position(|&b| b != 0).unwrap_or(0);
+        faults.push(DecodeError::NonZeroPadding {
+            offset: total_length + TRAILER_LEN + at,
+        });
     }
 
-    Ok(Inspection { hash: HardwareHash { records }, faults })
+    Ok(Inspection {
+        hash: HardwareHash { records },
+        faults,
+    })
 }
 
 /// A little-endian reader over one record's payload. Reads past the end return `None`.
@@ -184,16 +247,23 @@ impl<'a> Reader<'a> {
         self.take(2).map(|b| u16::from_le_bytes([b[0], b[1]]))
     }
     fn u32(&mut self) -> Option<u32> {
-        self.take(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        self.take(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
     fn u64(&mut self) -> Option<u64> {
-        self.take(8).map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+        self.take(8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
     }
     fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
         self.take(N).and_then(|b| b.try_into().ok())
     }
     fn version(&mut self) -> Option<Version> {
-        Some(Version { minor: self.u16()?, major: self.u16()?, revision: self.u16()?, build: self.u16()? })
+        Some(Version {
+            minor: self.u16()?,
+            major: self.u16()?,
+            revision: self.u16()?,
+            build: self.u16()?,
+        })
     }
     fn rest(&mut self) -> Vec<u8> {
         let rest = self.bytes.get(self.at..).unwrap_or_default().to_vec();
@@ -204,10 +274,19 @@ impl<'a> Reader<'a> {
 
 fn parse_record(kind: u16, payload: &[u8]) -> Record {
     if let Some(field) = TextField::from_kind(kind) {
-        return Record::Text(TextRecord { field, raw: payload.to_vec() });
+        return Record::Text(TextRecord {
+            field,
+            raw: TextBytes::from_slice(payload),
+        });
     }
-    let mut r = Reader { bytes: payload, at: 0 };
-    parse_fixed(kind, &mut r).unwrap_or_else(|| Record::Raw { kind, bytes: payload.to_vec() })
+    let mut r = Reader {
+        bytes: payload,
+        at: 0,
+    };
+    parse_fixed(kind, &mut r).unwrap_or_else(|| Record::Raw {
+        kind,
+        bytes: payload.to_vec(),
+    })
 }
 
 fn parse_fixed(kind: u16, r: &mut Reader<'_>) -> Option<Record> {
@@ -251,7 +330,12 @@ fn parse_fixed(kind: u16, r: &mut Reader<'_>) -> Option<Record> {
             let mac = r.array()?;
             let n = r.u32()?;
             let enumerator_raw = r.take(usize::try_from(n).ok()?)?.to_vec();
-            Record::NetworkAdapter(NetworkAdapter { medium, mac, enumerator_raw, extra: r.rest() })
+            Record::NetworkAdapter(NetworkAdapter {
+                medium,
+                mac,
+                enumerator_raw,
+                extra: r.rest(),
+            })
         }
         9 => Record::Display(Display {
             width_mm: r.u16()?,
@@ -276,11 +360,25 @@ fn parse_fixed(kind: u16, r: &mut Reader<'_>) -> Option<Record> {
             let id_len = r.u16()?;
             let reserved = r.u16()?;
             let id = r.take(usize::from(id_len))?.to_vec();
-            Record::OfflineDeviceId(OfflineDeviceId { status, method, flag, reserved, id, extra: r.rest() })
+            Record::OfflineDeviceId(OfflineDeviceId {
+                status,
+                method,
+                flag,
+                reserved,
+                id,
+                extra: r.rest(),
+            })
         }
-        12 => Record::SmbiosUuid(SmbiosUuid { bytes: r.array()?, extra: r.rest() }),
+        12 => Record::SmbiosUuid(SmbiosUuid {
+            bytes: r.array()?,
+            extra: r.rest(),
+        }),
         25 => Record::TpmEkPub(r.rest()),
-        27 => Record::DisplaySize(DisplaySize { width_cm: r.u16()?, height_cm: r.u16()?, extra: r.rest() }),
+        27 => Record::DisplaySize(DisplaySize {
+            width_cm: r.u16()?,
+            height_cm: r.u16()?,
+            extra: r.rest(),
+        }),
         29 => Record::GpuMemory(GpuMemory {
             dedicated_video_bytes: r.u64()?,
             dedicated_system_bytes: r.u64()?,
@@ -298,7 +396,10 @@ fn parse_fixed(kind: u16, r: &mut Reader<'_>) -> Option<Record> {
                     logical_processors: r.u16()?,
                 });
             }
-            Record::CoreClasses(CoreClasses { classes, extra: r.rest() })
+            Record::CoreClasses(CoreClasses {
+                classes,
+                extra: r.rest(),
+            })
         }
         _ => return None,
     })

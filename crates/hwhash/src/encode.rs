@@ -27,7 +27,10 @@ impl HardwareHash {
             payload.clear();
             write_payload(record, &mut payload)?;
             let len = payload.len() + 4;
-            let len16 = u16::try_from(len).map_err(|_| EncodeError::RecordTooLarge { kind: record.kind(), len: payload.len() })?;
+            let len16 = u16::try_from(len).map_err(|_| EncodeError::RecordTooLarge {
+                kind: record.kind(),
+                len: payload.len(),
+            })?;
             out.extend_from_slice(&record.kind().to_le_bytes());
             out.extend_from_slice(&len16.to_le_bytes());
             out.extend_from_slice(&payload);
@@ -55,12 +58,22 @@ fn write_payload(record: &Record, out: &mut Vec<u8>) -> Result<(), EncodeError> 
     match record {
         Record::Os(v) => {
             for version in [v.tool_build, v.os_build] {
-                for part in [version.minor, version.major, version.revision, version.build] {
+                for part in [
+                    version.minor,
+                    version.major,
+                    version.revision,
+                    version.build,
+                ] {
                     out.extend_from_slice(&part.to_le_bytes());
                 }
             }
             out.extend_from_slice(&v.collected_seconds.to_le_bytes());
-            out.extend_from_slice(&[v.local_bias as u8, v.os_type.0, v.os_architecture, v.tool_version]);
+            out.extend_from_slice(&[
+                v.local_bias as u8,
+                v.os_type.0,
+                v.os_architecture,
+                v.tool_version,
+            ]);
             out.extend_from_slice(&v.extra);
         }
         Record::Processor(v) => {
@@ -93,7 +106,12 @@ fn write_payload(record: &Record, out: &mut Vec<u8>) -> Result<(), EncodeError> 
             out.extend_from_slice(&v.extra);
         }
         Record::Display(v) => {
-            for n in [v.width_mm, v.height_mm, v.horizontal_resolution, v.vertical_resolution] {
+            for n in [
+                v.width_mm,
+                v.height_mm,
+                v.horizontal_resolution,
+                v.vertical_resolution,
+            ] {
                 out.extend_from_slice(&n.to_le_bytes());
             }
             out.extend_from_slice(&v.output_technology.0.to_le_bytes());
@@ -110,7 +128,10 @@ fn write_payload(record: &Record, out: &mut Vec<u8>) -> Result<(), EncodeError> 
             out.extend_from_slice(&v.extra);
         }
         Record::OfflineDeviceId(v) => {
-            let id_len = u16::try_from(v.id.len()).map_err(|_| EncodeError::RecordTooLarge { kind: 11, len: v.id.len() })?;
+            let id_len = u16::try_from(v.id.len()).map_err(|_| EncodeError::RecordTooLarge {
+                kind: 11,
+                len: v.id.len(),
+            })?;
             out.extend_from_slice(&v.status.to_le_bytes());
             out.extend_from_slice(&[v.method.0, v.flag]);
             out.extend_from_slice(&id_len.to_le_bytes());
@@ -135,7 +156,10 @@ fn write_payload(record: &Record, out: &mut Vec<u8>) -> Result<(), EncodeError> 
             out.extend_from_slice(&v.extra);
         }
         Record::CoreClasses(v) => {
-            let count = u8::try_from(v.classes.len()).map_err(|_| EncodeError::TooManyCoreClasses { count: v.classes.len() })?;
+            let count =
+                u8::try_from(v.classes.len()).map_err(|_| EncodeError::TooManyCoreClasses {
+                    count: v.classes.len(),
+                })?;
             out.push(count);
             for c in &v.classes {
                 out.push(c.efficiency_class);
@@ -148,7 +172,10 @@ fn write_payload(record: &Record, out: &mut Vec<u8>) -> Result<(), EncodeError> 
         Record::Raw { bytes, .. } => out.extend_from_slice(bytes),
     }
     if out.len() > usize::from(u16::MAX) - 4 {
-        return Err(EncodeError::RecordTooLarge { kind: record.kind(), len: out.len() });
+        return Err(EncodeError::RecordTooLarge {
+            kind: record.kind(),
+            len: out.len(),
+        });
     }
     Ok(())
 }
@@ -250,7 +277,9 @@ impl Builder {
 
     /// Adds a disk and its `serial|product|vendor` text (record 7). Without any, one NVMe disk is made up.
     pub fn disk(mut self, disk: Disk, serial_text: impl Into<String>) -> Self {
-        self.disks.get_or_insert_with(Vec::new).push((disk, serial_text.into()));
+        self.disks
+            .get_or_insert_with(Vec::new)
+            .push((disk, serial_text.into()));
         self
     }
 
@@ -262,7 +291,9 @@ impl Builder {
 
     /// Adds a network adapter. Without any, one Ethernet adapter is made up.
     pub fn network_adapter(mut self, adapter: NetworkAdapter) -> Self {
-        self.network_adapters.get_or_insert_with(Vec::new).push(adapter);
+        self.network_adapters
+            .get_or_insert_with(Vec::new)
+            .push(adapter);
         self
     }
 
@@ -280,7 +311,9 @@ impl Builder {
 
     pub fn build(self) -> HardwareHash {
         let serial = self.serial.unwrap_or_else(|| SMBIOS_MISSING.to_string());
-        let manufacturer = self.manufacturer.unwrap_or_else(|| "Hangar Labs".to_string());
+        let manufacturer = self
+            .manufacturer
+            .unwrap_or_else(|| "Hangar Labs".to_string());
         let model = self.model.unwrap_or_else(|| "Virtual Device".to_string());
         let seed: [u8; 32] = Sha256::digest(format!("{manufacturer}\0{model}\0{serial}")).into();
         let derived = |label: &str, len: usize| -> Vec<u8> {
@@ -298,14 +331,27 @@ impl Builder {
             out
         };
         let arch = self.architecture.unwrap_or(CpuArchitecture(9));
-        let collected = self.collected_at.unwrap_or(time::macros::datetime!(2026-01-15 09:30:00 UTC));
-        let collected_seconds = u32::try_from((collected - EPOCH).whole_seconds().max(0)).unwrap_or(u32::MAX);
+        let collected = self
+            .collected_at
+            .unwrap_or(time::macros::datetime!(2026-01-15 09:30:00 UTC));
+        let collected_seconds =
+            u32::try_from((collected - EPOCH).whole_seconds().max(0)).unwrap_or(u32::MAX);
         let text = |field, value: &str| Record::Text(TextRecord::new(field, value));
 
         let mut records = vec![
             Record::Os(OsInfo {
-                tool_build: Version { major: 10, minor: 0, build: 26100, revision: 1 },
-                os_build: Version { major: 10, minor: 0, build: 26100, revision: 1 },
+                tool_build: Version {
+                    major: 10,
+                    minor: 0,
+                    build: 26100,
+                    revision: 1,
+                },
+                os_build: Version {
+                    major: 10,
+                    minor: 0,
+                    build: 26100,
+                    revision: 1,
+                },
                 collected_seconds,
                 local_bias: 0,
                 os_type: self.os_type.unwrap_or(OsType(2)),
@@ -330,13 +376,29 @@ impl Builder {
                 error_correction: ErrorCorrection(3),
                 extra: Vec::new(),
             }),
-            text(TextField::ProcessorManufacturer, if arch.0 == 12 { "Apple" } else { "GenuineIntel" }),
+            text(
+                TextField::ProcessorManufacturer,
+                if arch.0 == 12 {
+                    "Apple"
+                } else {
+                    "GenuineIntel"
+                },
+            ),
             text(TextField::ProcessorModel, "Hangar Synthetic CPU @ 2.60GHz"),
         ];
         let disks = self.disks.unwrap_or_else(|| {
             let eui = derived("disk", 8);
-            let groups: Vec<String> = eui.chunks(2).map(|c| format!("{:02X}{:02X}", c[0], c[1])).collect();
-            let disk = Disk { capacity_gb: 512, bus_type: BusType(17), seek_penalty: 0, trim: 1, extra: Vec::new() };
+            let groups: Vec<String> = eui
+                .chunks(2)
+                .map(|c| format!("{:02X}{:02X}", c[0], c[1]))
+                .collect();
+            let disk = Disk {
+                capacity_gb: 512,
+                bus_type: BusType(17),
+                seek_penalty: 0,
+                trim: 1,
+                extra: Vec::new(),
+            };
             vec![(disk, format!("{}.|HANGAR NVME 512GB|", groups.join("_")))]
         });
         for (disk, serial_text) in &disks {
@@ -362,7 +424,11 @@ impl Builder {
             output_technology: OutputTechnology(0x8000_0000),
             extra: Vec::new(),
         }));
-        records.push(Record::DisplaySize(DisplaySize { width_cm: 31, height_cm: 17, extra: Vec::new() }));
+        records.push(Record::DisplaySize(DisplaySize {
+            width_cm: 31,
+            height_cm: 17,
+            extra: Vec::new(),
+        }));
         records.push(Record::Chassis(Chassis {
             chassis_type: ChassisType(10),
             power_platform_role: PowerPlatformRole(2),
@@ -373,14 +439,26 @@ impl Builder {
         }));
         let offline_id = match self.tpm_ek {
             Some(ek) => {
-                let ek = if ek.is_empty() { derived("ek", 256) } else { ek };
+                let ek = if ek.is_empty() {
+                    derived("ek", 256)
+                } else {
+                    ek
+                };
                 let version = self.tpm_version.unwrap_or_else(|| {
-                    "TPM-Version:2.0 -Level:0-Revision:1.59-VendorID:'HNGR'-Firmware:1.0".to_string()
+                    "TPM-Version:2.0 -Level:0-Revision:1.59-VendorID:'HNGR'-Firmware:1.0"
+                        .to_string()
                 });
                 records.push(text(TextField::TpmVersion, &version));
                 let id = Sha256::digest(&ek).to_vec();
                 records.push(Record::TpmEkPub(ek));
-                OfflineDeviceId { status: 0, method: OfflineIdMethod(1), flag: 0, reserved: 0, id, extra: Vec::new() }
+                OfflineDeviceId {
+                    status: 0,
+                    method: OfflineIdMethod(1),
+                    flag: 0,
+                    reserved: 0,
+                    id,
+                    extra: Vec::new(),
+                }
             }
             None => OfflineDeviceId {
                 status: 0,
@@ -398,13 +476,22 @@ impl Builder {
             b[8] = (b[8] & 0x3F) | 0x80;
             b
         });
-        records.push(Record::SmbiosUuid(SmbiosUuid { bytes: uuid, extra: Vec::new() }));
+        records.push(Record::SmbiosUuid(SmbiosUuid {
+            bytes: uuid,
+            extra: Vec::new(),
+        }));
         records.push(text(TextField::SmbiosSystemSerialNumber, &serial));
         records.push(text(TextField::SmbiosFirmwareVendor, &manufacturer));
         records.push(text(TextField::SmbiosSystemManufacturer, &manufacturer));
         records.push(text(TextField::SmbiosSystemProductName, &model));
-        records.push(text(TextField::SmbiosSkuNumber, self.sku.as_deref().unwrap_or(SMBIOS_MISSING)));
-        records.push(text(TextField::SmbiosSystemFamily, self.family.as_deref().unwrap_or(&model)));
+        records.push(text(
+            TextField::SmbiosSkuNumber,
+            self.sku.as_deref().unwrap_or(SMBIOS_MISSING),
+        ));
+        records.push(text(
+            TextField::SmbiosSystemFamily,
+            self.family.as_deref().unwrap_or(&model),
+        ));
         records.push(text(TextField::SmbiosSystemVersion, "1.0"));
         records.push(text(TextField::SmbiosBoardManufacturer, &manufacturer));
         records.push(text(TextField::SmbiosBoardProduct, &model));

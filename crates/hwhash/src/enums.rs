@@ -190,7 +190,10 @@ mod tests {
 
     #[test]
     fn digitizer_flags_list_every_bit() {
-        assert_eq!(DigitizerFlags(0x85).to_string(), "IntegratedTouch, IntegratedPen, Ready");
+        assert_eq!(
+            DigitizerFlags(0x85).to_string(),
+            "IntegratedTouch, IntegratedPen, Ready"
+        );
         assert_eq!(DigitizerFlags(0x30).names(), vec!["0x30".to_string()]);
         assert_eq!(DigitizerFlags(0).to_string(), "none");
     }

@@ -28,16 +28,32 @@ pub struct DeviceTuple {
 
 impl IdentityKeys {
     pub fn of(hash: &HardwareHash) -> IdentityKeys {
-        let non_empty = |v: Option<std::borrow::Cow<'_, str>>| v.map(|s| s.into_owned()).filter(|s| !s.trim().is_empty());
-        let tuple = match (non_empty(hash.manufacturer()), non_empty(hash.product_name()), non_empty(hash.serial())) {
+        let non_empty = |v: Option<std::borrow::Cow<'_, str>>| {
+            v.map(|s| s.into_owned()).filter(|s| !s.trim().is_empty())
+        };
+        let tuple = match (
+            non_empty(hash.manufacturer()),
+            non_empty(hash.product_name()),
+            non_empty(hash.serial()),
+        ) {
             (Some(manufacturer), Some(model), Some(serial)) if !is_placeholder_serial(&serial) => {
-                Some(DeviceTuple { manufacturer, model, serial })
+                Some(DeviceTuple {
+                    manufacturer,
+                    model,
+                    serial,
+                })
             }
             _ => None,
         };
         IdentityKeys {
-            tpm_ek_hash: hash.tpm_ek_pub().filter(|ek| !ek.is_empty()).map(|ek| hex::encode(Sha256::digest(ek))),
-            smbios_uuid: hash.smbios_uuid().filter(|u| !u.is_placeholder()).map(SmbiosUuid::to_guid_string),
+            tpm_ek_hash: hash
+                .tpm_ek_pub()
+                .filter(|ek| !ek.is_empty())
+                .map(|ek| hex::encode(Sha256::digest(ek))),
+            smbios_uuid: hash
+                .smbios_uuid()
+                .filter(|u| !u.is_placeholder())
+                .map(SmbiosUuid::to_guid_string),
             tuple,
             product_key_id: non_empty(hash.product_key_id()),
         }
@@ -55,6 +71,9 @@ impl IdentityKeys {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.tpm_ek_hash.is_none() && self.smbios_uuid.is_none() && self.tuple.is_none() && self.product_key_id.is_none()
+        self.tpm_ek_hash.is_none()
+            && self.smbios_uuid.is_none()
+            && self.tuple.is_none()
+            && self.product_key_id.is_none()
     }
 }

@@ -71,7 +71,11 @@ pub struct Version {
 
 impl std::fmt::Display for Version {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}.{}.{}", self.major, self.minor, self.build, self.revision)
+        write!(
+            f,
+            "{}.{}.{}.{}",
+            self.major, self.minor, self.build, self.revision
+        )
     }
 }
 
@@ -247,7 +251,9 @@ pub fn parse_guid(text: &str) -> Option<[u8; 16]> {
     let text = text.trim().trim_start_matches('{').trim_end_matches('}');
     let hex_digits: String = text.chars().filter(|c| *c != '-').collect();
     let groups: Vec<&str> = text.split('-').collect();
-    if hex_digits.len() != 32 || groups.iter().map(|g| g.len()).collect::<Vec<_>>() != [8, 4, 4, 4, 12] {
+    if hex_digits.len() != 32
+        || groups.iter().map(|g| g.len()).collect::<Vec<_>>() != [8, 4, 4, 4, 12]
+    {
         return None;
     }
     let raw = hex::decode(&hex_digits).ok()?;
@@ -385,19 +391,22 @@ impl TextField {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextRecord {
     pub field: TextField,
-    pub raw: Vec<u8>,
+    pub raw: TextBytes,
 }
+
+/// A text record's bytes; short values (most of them) are stored inline without allocating.
+pub type TextBytes = smallvec::SmallVec<[u8; 40]>;
 
 impl TextRecord {
     /// Encodes `value` the way Windows stores this field.
     pub fn new(field: TextField, value: &str) -> TextRecord {
         let raw = match field.encoding() {
             TextEncoding::CString => {
-                let mut raw = value.as_bytes().to_vec();
+                let mut raw = TextBytes::from_slice(value.as_bytes());
                 raw.push(0);
                 raw
             }
-            TextEncoding::Plain => value.as_bytes().to_vec(),
+            TextEncoding::Plain => TextBytes::from_slice(value.as_bytes()),
             TextEncoding::Utf16 => value.encode_utf16().flat_map(u16::to_le_bytes).collect(),
         };
         TextRecord { field, raw }
@@ -407,7 +416,11 @@ impl TextRecord {
     pub fn value(&self) -> Cow<'_, str> {
         match self.field.encoding() {
             TextEncoding::CString => {
-                let end = self.raw.iter().position(|&b| b == 0).unwrap_or(self.raw.len());
+                let end = self
+                    .raw
+                    .iter()
+                    .position(|&b| b == 0)
+                    .unwrap_or(self.raw.len());
                 String::from_utf8_lossy(&self.raw[..end])
             }
             TextEncoding::Plain => String::from_utf8_lossy(&self.raw),
@@ -432,9 +445,15 @@ pub const SMBIOS_MISSING: &str = "SMBIOS_STRING_INDEX_0";
 pub fn is_placeholder_serial(serial: &str) -> bool {
     let s = serial.trim();
     s.is_empty()
-        || [SMBIOS_MISSING, "Default string", "To be filled by O.E.M.", "System Serial Number", "0"]
-            .iter()
-            .any(|p| s.eq_ignore_ascii_case(p))
+        || [
+            SMBIOS_MISSING,
+            "Default string",
+            "To be filled by O.E.M.",
+            "System Serial Number",
+            "0",
+        ]
+        .iter()
+        .any(|p| s.eq_ignore_ascii_case(p))
 }
 
 impl Record {
@@ -612,19 +631,29 @@ mod tests {
     #[test]
     fn guid_uses_windows_byte_order_both_ways() {
         let bytes = [
-            0x44, 0x45, 0x4c, 0x4c, 0x34, 0x00, 0x10, 0x36, 0x80, 0x4c, 0xb2, 0xc0, 0x4f, 0x4a, 0x59, 0x33,
+            0x44, 0x45, 0x4c, 0x4c, 0x34, 0x00, 0x10, 0x36, 0x80, 0x4c, 0xb2, 0xc0, 0x4f, 0x4a,
+            0x59, 0x33,
         ];
         let text = guid_string(&bytes);
         assert_eq!(text, "4c4c4544-0034-3610-804c-b2c04f4a5933");
         assert_eq!(parse_guid(&text), Some(bytes));
-        assert_eq!(parse_guid("{4C4C4544-0034-3610-804C-B2C04F4A5933}"), Some(bytes));
+        assert_eq!(
+            parse_guid("{4C4C4544-0034-3610-804C-B2C04F4A5933}"),
+            Some(bytes)
+        );
         assert_eq!(parse_guid("4c4c4544-0034-3610-804c"), None);
         assert_eq!(parse_guid("4c4c454400343610804cb2c04f4a5933"), None);
     }
 
     #[test]
     fn placeholder_serials_are_recognised() {
-        for s in ["SMBIOS_STRING_INDEX_0", "Default string", "to be filled by o.e.m.", "0", " "] {
+        for s in [
+            "SMBIOS_STRING_INDEX_0",
+            "Default string",
+            "to be filled by o.e.m.",
+            "0",
+            " ",
+        ] {
             assert!(is_placeholder_serial(s), "{s}");
         }
         assert!(!is_placeholder_serial("8NY7017XC5"));
@@ -635,7 +664,10 @@ mod tests {
         let t = TextRecord::new(TextField::GpuName, "Intel|UHD");
         assert_eq!(t.raw.len(), 18);
         assert_eq!(t.value(), "Intel|UHD");
-        let c = TextRecord { field: TextField::ProcessorModel, raw: b"  Intel\0\0\0".to_vec() };
+        let c = TextRecord {
+            field: TextField::ProcessorModel,
+            raw: TextBytes::from_slice(b"  Intel\0\0\0"),
+        };
         assert_eq!(c.value(), "  Intel");
     }
 }
