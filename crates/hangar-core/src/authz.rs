@@ -71,7 +71,10 @@ pub fn authorize(principal: &Principal, tenant_id: TenantId) -> Result<TenantSco
         Principal::System { .. } => true,
     };
     if allowed {
-        Ok(TenantScope { tenant_id, principal: principal.clone() })
+        Ok(TenantScope {
+            tenant_id,
+            principal: principal.clone(),
+        })
     } else {
         Err(CoreError::NotFound { what: "tenant" })
     }
@@ -93,8 +96,12 @@ impl SystemScope {
 /// Grants installation-wide rights to Hangar's own principals only.
 pub fn require_system(principal: &Principal) -> Result<SystemScope, CoreError> {
     match principal {
-        Principal::System { .. } => Ok(SystemScope { principal: principal.clone() }),
-        _ => Err(CoreError::Forbidden("only Hangar's operators may manage tenants".into())),
+        Principal::System { .. } => Ok(SystemScope {
+            principal: principal.clone(),
+        }),
+        _ => Err(CoreError::Forbidden(
+            "only Hangar's operators may manage tenants".into(),
+        )),
     }
 }
 
@@ -106,9 +113,15 @@ mod tests {
     fn an_admin_gets_only_its_own_tenant() {
         let a = TenantId::new();
         let b = TenantId::new();
-        let admin = Principal::TenantAdmin { tenant_id: a, name: "alice".into() };
+        let admin = Principal::TenantAdmin {
+            tenant_id: a,
+            name: "alice".into(),
+        };
         assert_eq!(authorize(&admin, a).map(|s| s.tenant_id()).ok(), Some(a));
-        assert!(matches!(authorize(&admin, b), Err(CoreError::NotFound { .. })));
+        assert!(matches!(
+            authorize(&admin, b),
+            Err(CoreError::NotFound { .. })
+        ));
         assert!(require_system(&admin).is_err());
         assert!(require_system(&Principal::system("cli")).is_ok());
     }

@@ -119,7 +119,10 @@ pub enum CoreError {
 
 impl CoreError {
     pub fn device(error: ZtdError, message: impl Into<String>) -> CoreError {
-        CoreError::Device { error, message: message.into() }
+        CoreError::Device {
+            error,
+            message: message.into(),
+        }
     }
 
     /// The Ztd code when this is a device error (storage failures map to StorageError).

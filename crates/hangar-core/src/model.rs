@@ -210,7 +210,10 @@ pub fn key_strings(keys: &hwhash::IdentityKeys) -> Vec<String> {
         out.push(format!("uuid:{uuid}"));
     }
     if let Some(t) = &keys.tuple {
-        out.push(format!("tuple:{}\u{1f}{}\u{1f}{}", t.manufacturer, t.model, t.serial));
+        out.push(format!(
+            "tuple:{}\u{1f}{}\u{1f}{}",
+            t.manufacturer, t.model, t.serial
+        ));
     }
     if let Some(pkid) = &keys.product_key_id {
         out.push(format!("pkid:{pkid}"));
@@ -231,8 +234,11 @@ pub fn keys_from_strings<'a>(strings: impl IntoIterator<Item = &'a str>) -> hwha
         } else if let Some(v) = s.strip_prefix("tuple:") {
             let mut parts = v.split('\u{1f}');
             if let (Some(m), Some(p), Some(s)) = (parts.next(), parts.next(), parts.next()) {
-                keys.tuple =
-                    Some(hwhash::DeviceTuple { manufacturer: m.to_string(), model: p.to_string(), serial: s.to_string() });
+                keys.tuple = Some(hwhash::DeviceTuple {
+                    manufacturer: m.to_string(),
+                    model: p.to_string(),
+                    serial: s.to_string(),
+                });
             }
         }
     }
@@ -241,7 +247,12 @@ pub fn keys_from_strings<'a>(strings: impl IntoIterator<Item = &'a str>) -> hwha
 
 impl AutopilotDevice {
     /// A fresh registration with Graph's defaults for a device that never ran Autopilot.
-    pub fn new(tenant_id: TenantId, source: RegistrationSource, registered_by: String, now: OffsetDateTime) -> Self {
+    pub fn new(
+        tenant_id: TenantId,
+        source: RegistrationSource,
+        registered_by: String,
+        now: OffsetDateTime,
+    ) -> Self {
         AutopilotDevice {
             id: DeviceId::new(),
             tenant_id,
@@ -299,8 +310,13 @@ impl ImportRow {
     /// A row from the base64 text of a hash (CSV column `Hardware Hash`). Text that is not base64
     /// is kept as is, so that processing reports it as 802 on the row instead of losing the row.
     pub fn with_base64_hash(serial_number: impl Into<String>, hash_base64: &str) -> ImportRow {
-        let bytes = hwhash::base64_to_bytes(hash_base64.trim().as_bytes()).unwrap_or_else(|_| hash_base64.as_bytes().to_vec());
-        ImportRow { serial_number: serial_number.into(), hardware_hash: bytes, ..ImportRow::default() }
+        let bytes = hwhash::base64_to_bytes(hash_base64.trim().as_bytes())
+            .unwrap_or_else(|_| hash_base64.as_bytes().to_vec());
+        ImportRow {
+            serial_number: serial_number.into(),
+            hardware_hash: bytes,
+            ..ImportRow::default()
+        }
     }
 }
 
@@ -315,15 +331,27 @@ pub struct ImportState {
 
 impl ImportState {
     pub fn unknown() -> ImportState {
-        ImportState { status: DeviceImportStatus::Unknown, device_registration_id: None, error: None }
+        ImportState {
+            status: DeviceImportStatus::Unknown,
+            device_registration_id: None,
+            error: None,
+        }
     }
 
     pub fn complete(id: DeviceId) -> ImportState {
-        ImportState { status: DeviceImportStatus::Complete, device_registration_id: Some(id), error: None }
+        ImportState {
+            status: DeviceImportStatus::Complete,
+            device_registration_id: Some(id),
+            error: None,
+        }
     }
 
     pub fn failed(error: ZtdError) -> ImportState {
-        ImportState { status: DeviceImportStatus::Error, device_registration_id: None, error: Some(error) }
+        ImportState {
+            status: DeviceImportStatus::Error,
+            device_registration_id: None,
+            error: Some(error),
+        }
     }
 
     pub fn error_code(&self) -> i32 {
@@ -510,7 +538,10 @@ impl PageRequest {
     pub const MAX_TOP: usize = 1000;
 
     pub fn first(top: usize) -> PageRequest {
-        PageRequest { top, skiptoken: None }
+        PageRequest {
+            top,
+            skiptoken: None,
+        }
     }
 }
 
@@ -529,7 +560,9 @@ pub fn encode_skiptoken(last_key: &str) -> String {
 
 pub fn decode_skiptoken(token: &str) -> Option<String> {
     use base64::Engine;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.trim())
+        .ok()?;
     String::from_utf8(bytes).ok()
 }
 
@@ -558,7 +591,8 @@ pub fn to_micros(t: OffsetDateTime) -> i64 {
 }
 
 pub fn from_micros(micros: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 #[cfg(test)]
@@ -567,7 +601,13 @@ mod tests {
 
     #[test]
     fn key_strings_round_trip() {
-        let hash = hwhash::Builder::new().serial("S1").manufacturer("Contoso").model("M").tpm().product_key_id("1234567890123").build();
+        let hash = hwhash::Builder::new()
+            .serial("S1")
+            .manufacturer("Contoso")
+            .model("M")
+            .tpm()
+            .product_key_id("1234567890123")
+            .build();
         let keys = hwhash::IdentityKeys::of(&hash);
         let strings = key_strings(&keys);
         assert_eq!(strings.len(), 4);
@@ -576,7 +616,10 @@ mod tests {
 
     #[test]
     fn skiptokens_round_trip_and_reject_garbage() {
-        assert_eq!(decode_skiptoken(&encode_skiptoken("abc-1")), Some("abc-1".into()));
+        assert_eq!(
+            decode_skiptoken(&encode_skiptoken("abc-1")),
+            Some("abc-1".into())
+        );
         assert_eq!(decode_skiptoken("%%%"), None);
     }
 

@@ -58,7 +58,10 @@ pub struct Job {
 pub enum JobKind {
     /// Process the unknown rows of this import, registering the devices in the name of
     /// `requested_by` (the importing principal's label).
-    ProcessImport { import_id: String, requested_by: String },
+    ProcessImport {
+        import_id: String,
+        requested_by: String,
+    },
 }
 
 impl JobKind {
@@ -70,7 +73,10 @@ impl JobKind {
 
     pub fn payload(&self) -> String {
         match self {
-            JobKind::ProcessImport { import_id, requested_by } => format!("{import_id}\n{requested_by}"),
+            JobKind::ProcessImport {
+                import_id,
+                requested_by,
+            } => format!("{import_id}\n{requested_by}"),
         }
     }
 
@@ -78,7 +84,10 @@ impl JobKind {
         match kind {
             "import" => {
                 let (import_id, requested_by) = payload.split_once('\n')?;
-                Some(JobKind::ProcessImport { import_id: import_id.to_string(), requested_by: requested_by.to_string() })
+                Some(JobKind::ProcessImport {
+                    import_id: import_id.to_string(),
+                    requested_by: requested_by.to_string(),
+                })
             }
             _ => None,
         }
@@ -92,7 +101,9 @@ pub enum BeginSync {
     /// A sync is running (and its claim is not stale).
     InProgress,
     /// The last manual trigger is inside the window; retry at this time.
-    TooSoon { retry_at: OffsetDateTime },
+    TooSoon {
+        retry_at: OffsetDateTime,
+    },
 }
 
 /// What a sync changed in a tenant's list.
@@ -112,14 +123,28 @@ pub enum DeleteDevice {
 }
 
 pub trait TenantStore: Send + Sync {
-    fn create_tenant(&self, scope: &SystemScope, tenant: &Tenant) -> impl Future<Output = StoreResult<()>> + Send;
-    fn list_tenants(&self, scope: &SystemScope) -> impl Future<Output = StoreResult<Vec<Tenant>>> + Send;
-    fn get_tenant(&self, scope: &TenantScope) -> impl Future<Output = StoreResult<Option<Tenant>>> + Send;
+    fn create_tenant(
+        &self,
+        scope: &SystemScope,
+        tenant: &Tenant,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn list_tenants(
+        &self,
+        scope: &SystemScope,
+    ) -> impl Future<Output = StoreResult<Vec<Tenant>>> + Send;
+    fn get_tenant(
+        &self,
+        scope: &TenantScope,
+    ) -> impl Future<Output = StoreResult<Option<Tenant>>> + Send;
 }
 
 pub trait DeviceStore: Send + Sync {
     /// Which of these identity keys are taken, by whom (any tenant; see [`KeyOwner`]).
-    fn lookup_keys(&self, scope: &TenantScope, keys: &[String]) -> impl Future<Output = StoreResult<Vec<KeyOwner>>> + Send;
+    fn lookup_keys(
+        &self,
+        scope: &TenantScope,
+        keys: &[String],
+    ) -> impl Future<Output = StoreResult<Vec<KeyOwner>>> + Send;
 
     /// In one transaction: inserts the registrations with their identity keys and sets the rows'
     /// outcomes. A taken key fails the whole call with [`StoreError::UniqueViolation`] and changes
@@ -132,7 +157,11 @@ pub trait DeviceStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// A registration, published or not (callers decide what to show).
-    fn get_device(&self, scope: &TenantScope, id: DeviceId) -> impl Future<Output = StoreResult<Option<AutopilotDevice>>> + Send;
+    fn get_device(
+        &self,
+        scope: &TenantScope,
+        id: DeviceId,
+    ) -> impl Future<Output = StoreResult<Option<AutopilotDevice>>> + Send;
 
     /// The tenant's published list, ordered by id, keyset-paged. Hash bytes are not loaded.
     fn list_devices(
@@ -143,7 +172,11 @@ pub trait DeviceStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<Page<AutopilotDevice>>> + Send;
 
     /// Published registrations with these serial numbers (exact).
-    fn find_by_serials(&self, scope: &TenantScope, serials: &[String]) -> impl Future<Output = StoreResult<Vec<(String, DeviceId)>>> + Send;
+    fn find_by_serials(
+        &self,
+        scope: &TenantScope,
+        serials: &[String],
+    ) -> impl Future<Output = StoreResult<Vec<(String, DeviceId)>>> + Send;
 
     /// Applies the patch; false when there is no such device.
     fn update_device(
@@ -156,13 +189,26 @@ pub trait DeviceStore: Send + Sync {
 
     /// Removes the registration, its identity keys and its directory placeholder, unless a managed
     /// device exists for it; atomic.
-    fn delete_device(&self, scope: &TenantScope, id: DeviceId) -> impl Future<Output = StoreResult<DeleteDevice>> + Send;
+    fn delete_device(
+        &self,
+        scope: &TenantScope,
+        id: DeviceId,
+    ) -> impl Future<Output = StoreResult<DeleteDevice>> + Send;
 
     /// Partner/OEM deregistration: releases the identity keys at once and leaves the entry for the
     /// next sync to remove from the list. False when there is no such device.
-    fn mark_for_removal(&self, scope: &TenantScope, id: DeviceId, now: OffsetDateTime) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn mark_for_removal(
+        &self,
+        scope: &TenantScope,
+        id: DeviceId,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 
-    fn count_devices(&self, scope: &TenantScope, published_only: bool) -> impl Future<Output = StoreResult<u64>> + Send;
+    fn count_devices(
+        &self,
+        scope: &TenantScope,
+        published_only: bool,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 pub trait ImportStore: Send + Sync {
@@ -175,7 +221,11 @@ pub trait ImportStore: Send + Sync {
         now: OffsetDateTime,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
-    fn get_imported(&self, scope: &TenantScope, id: ImportedDeviceId) -> impl Future<Output = StoreResult<Option<ImportedDevice>>> + Send;
+    fn get_imported(
+        &self,
+        scope: &TenantScope,
+        id: ImportedDeviceId,
+    ) -> impl Future<Output = StoreResult<Option<ImportedDevice>>> + Send;
 
     /// The tenant's imported rows (optionally of one import), ordered by id, keyset-paged.
     fn list_imported(
@@ -185,11 +235,19 @@ pub trait ImportStore: Send + Sync {
         page: &PageRequest,
     ) -> impl Future<Output = StoreResult<Page<ImportedDevice>>> + Send;
 
-    fn delete_imported(&self, scope: &TenantScope, id: ImportedDeviceId) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn delete_imported(
+        &self,
+        scope: &TenantScope,
+        id: ImportedDeviceId,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
 
     /// The next `limit` rows of an import still `unknown`, in import order.
-    fn unknown_rows(&self, scope: &TenantScope, import_id: &str, limit: usize)
-        -> impl Future<Output = StoreResult<Vec<ImportedDevice>>> + Send;
+    fn unknown_rows(
+        &self,
+        scope: &TenantScope,
+        import_id: &str,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<ImportedDevice>>> + Send;
 
     /// Marks every still-`unknown` row of the import failed with `error`; returns how many.
     fn fail_unknown_rows(
@@ -200,7 +258,11 @@ pub trait ImportStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<u64>> + Send;
 
     /// Counts of an import's rows by status.
-    fn import_counts(&self, scope: &TenantScope, import_id: &str) -> impl Future<Output = StoreResult<Vec<(DeviceImportStatus, u64)>>> + Send;
+    fn import_counts(
+        &self,
+        scope: &TenantScope,
+        import_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<(DeviceImportStatus, u64)>>> + Send;
 }
 
 pub trait JobStore: Send + Sync {
@@ -223,7 +285,12 @@ pub trait JobStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
     /// Removes a finished job.
-    fn finish_job(&self, scope: &SystemScope, job_id: i64, worker: &str) -> impl Future<Output = StoreResult<()>> + Send;
+    fn finish_job(
+        &self,
+        scope: &SystemScope,
+        job_id: i64,
+        worker: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Gives a job back to be retried from `retry_at`.
     fn release_job(
@@ -238,7 +305,10 @@ pub trait JobStore: Send + Sync {
 }
 
 pub trait SyncStore: Send + Sync {
-    fn get_sync_state(&self, scope: &TenantScope) -> impl Future<Output = StoreResult<SyncState>> + Send;
+    fn get_sync_state(
+        &self,
+        scope: &TenantScope,
+    ) -> impl Future<Output = StoreResult<SyncState>> + Send;
 
     /// Atomically (one conditional UPDATE): when no sync runs (or the running one started before
     /// `stale_before`) and the last manual trigger is older than `window`, stamps the trigger and
@@ -270,38 +340,95 @@ pub trait SyncStore: Send + Sync {
     ) -> impl Future<Output = StoreResult<Vec<TenantId>>> + Send;
 
     /// In one transaction: publishes pending registrations and removes deregistered ones.
-    fn apply_sync(&self, scope: &TenantScope, now: OffsetDateTime) -> impl Future<Output = StoreResult<SyncChanges>> + Send;
+    fn apply_sync(
+        &self,
+        scope: &TenantScope,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = StoreResult<SyncChanges>> + Send;
 
     /// Ends the running sync with `status`, stamping `lastSyncDateTime` when it completed.
-    fn finish_sync(&self, scope: &TenantScope, now: OffsetDateTime, status: SyncStatus) -> impl Future<Output = StoreResult<()>> + Send;
+    fn finish_sync(
+        &self,
+        scope: &TenantScope,
+        now: OffsetDateTime,
+        status: SyncStatus,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 pub trait AuditStore: Send + Sync {
-    fn append_audit(&self, scope: &TenantScope, entry: &AuditEntry) -> impl Future<Output = StoreResult<()>> + Send;
+    fn append_audit(
+        &self,
+        scope: &TenantScope,
+        entry: &AuditEntry,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Newest first.
-    fn list_audit(&self, scope: &TenantScope, limit: usize) -> impl Future<Output = StoreResult<Vec<AuditEntry>>> + Send;
+    fn list_audit(
+        &self,
+        scope: &TenantScope,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<AuditEntry>>> + Send;
 }
 
 pub trait DirectoryStore: Send + Sync {
-    fn insert_directory_device(&self, scope: &TenantScope, device: &DirectoryDevice) -> impl Future<Output = StoreResult<()>> + Send;
-    fn list_directory_devices(&self, scope: &TenantScope) -> impl Future<Output = StoreResult<Vec<DirectoryDevice>>> + Send;
+    fn insert_directory_device(
+        &self,
+        scope: &TenantScope,
+        device: &DirectoryDevice,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn list_directory_devices(
+        &self,
+        scope: &TenantScope,
+    ) -> impl Future<Output = StoreResult<Vec<DirectoryDevice>>> + Send;
 }
 
 pub trait ManagedDeviceStore: Send + Sync {
-    fn insert_managed_device(&self, scope: &TenantScope, device: &ManagedDevice) -> impl Future<Output = StoreResult<()>> + Send;
-    fn list_managed_devices(&self, scope: &TenantScope) -> impl Future<Output = StoreResult<Vec<ManagedDevice>>> + Send;
-    fn delete_managed_device(&self, scope: &TenantScope, id: ManagedDeviceId) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn insert_managed_device(
+        &self,
+        scope: &TenantScope,
+        device: &ManagedDevice,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn list_managed_devices(
+        &self,
+        scope: &TenantScope,
+    ) -> impl Future<Output = StoreResult<Vec<ManagedDevice>>> + Send;
+    fn delete_managed_device(
+        &self,
+        scope: &TenantScope,
+        id: ManagedDeviceId,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
     /// The managed device enrolled from this registration, if any.
-    fn managed_device_for(&self, scope: &TenantScope, device: DeviceId) -> impl Future<Output = StoreResult<Option<ManagedDeviceId>>> + Send;
+    fn managed_device_for(
+        &self,
+        scope: &TenantScope,
+        device: DeviceId,
+    ) -> impl Future<Output = StoreResult<Option<ManagedDeviceId>>> + Send;
 }
 
 /// Everything the services need; implemented by each backend.
 pub trait Store:
-    TenantStore + DeviceStore + ImportStore + JobStore + SyncStore + AuditStore + DirectoryStore + ManagedDeviceStore + Clone + 'static
+    TenantStore
+    + DeviceStore
+    + ImportStore
+    + JobStore
+    + SyncStore
+    + AuditStore
+    + DirectoryStore
+    + ManagedDeviceStore
+    + Clone
+    + 'static
 {
 }
 
 impl<T> Store for T where
-    T: TenantStore + DeviceStore + ImportStore + JobStore + SyncStore + AuditStore + DirectoryStore + ManagedDeviceStore + Clone + 'static
+    T: TenantStore
+        + DeviceStore
+        + ImportStore
+        + JobStore
+        + SyncStore
+        + AuditStore
+        + DirectoryStore
+        + ManagedDeviceStore
+        + Clone
+        + 'static
 {
 }

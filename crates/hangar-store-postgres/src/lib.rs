@@ -10,7 +10,11 @@ use std::time::Duration;
 pub use hangar_core::store::StoreError;
 
 fn migrator() -> sqlx::migrate::Migrator {
-    hangar_store_sql::migrator(&[(1, "registry", include_str!("../migrations/0001_registry.sql"))])
+    hangar_store_sql::migrator(&[(
+        1,
+        "registry",
+        include_str!("../migrations/0001_registry.sql"),
+    )])
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {

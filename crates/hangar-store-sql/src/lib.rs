@@ -13,7 +13,9 @@ pub const CHUNK: usize = 500;
 
 pub fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::UniqueViolation(db.message().to_string()),
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::UniqueViolation(db.message().to_string())
+        }
         _ => StoreError::Backend(e.to_string()),
     }
 }
@@ -77,13 +79,13 @@ pub fn corrupt(what: &str, value: &str) -> StoreError {
 }
 
 #[doc(hidden)]
-pub use sqlx as __sqlx;
-#[doc(hidden)]
-pub use time as __time;
+pub use hangar_core as __core;
 #[doc(hidden)]
 pub use hwhash as __hwhash;
 #[doc(hidden)]
-pub use hangar_core as __core;
+pub use sqlx as __sqlx;
+#[doc(hidden)]
+pub use time as __time;
 
 /// Implements every storage trait of `hangar_core::store` for `$store`, which must provide
 /// `fn writer(&self) -> &sqlx::Pool<$db>`, `fn reader(&self) -> &sqlx::Pool<$db>` and
@@ -1105,7 +1107,13 @@ pub fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> sqlx::migra
             migrations
                 .iter()
                 .map(|(version, description, sql)| {
-                    Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(*sql), false)
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
                 })
                 .collect(),
         ),

@@ -11,7 +11,11 @@ use std::time::Duration;
 pub use hangar_core::store::StoreError;
 
 fn migrator() -> sqlx::migrate::Migrator {
-    hangar_store_sql::migrator(&[(1, "registry", include_str!("../migrations/0001_registry.sql"))])
+    hangar_store_sql::migrator(&[(
+        1,
+        "registry",
+        include_str!("../migrations/0001_registry.sql"),
+    )])
 }
 
 #[derive(Debug, Clone)]
@@ -71,8 +75,14 @@ impl SqliteStore {
 
     /// A consistent copy of the database in one file (`VACUUM INTO`), safe while Hangar runs.
     pub async fn backup(&self, out: &Path) -> Result<(), StoreError> {
-        let target = out.to_str().ok_or_else(|| StoreError::Backend(format!("{} is not valid UTF-8", out.display())))?;
-        sqlx::query("VACUUM INTO $1").bind(target).execute(&self.writer).await.map_err(err)?;
+        let target = out
+            .to_str()
+            .ok_or_else(|| StoreError::Backend(format!("{} is not valid UTF-8", out.display())))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.writer)
+            .await
+            .map_err(err)?;
         Ok(())
     }
 
@@ -91,7 +101,8 @@ impl SqliteStore {
 
     /// Claims the oldest job that is queued or whose lease expired. The single writer serializes
     /// claims in this process; SQLite's write lock serializes them across processes.
-    const CLAIM_JOB_SQL: &'static str = "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+    const CLAIM_JOB_SQL: &'static str =
+        "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
          WHERE id = (SELECT id FROM jobs WHERE lease_until < $3 ORDER BY id LIMIT 1) \
          RETURNING id, tenant_id, kind, payload, attempts";
 }

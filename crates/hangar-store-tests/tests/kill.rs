@@ -16,12 +16,19 @@ const LEASE_SECS: u64 = 2;
 async fn counts<S: Store>(store: &S, t: &TenantScope, import_id: &str) -> (u64, u64, u64) {
     let c = store.import_counts(t, import_id).await.expect("counts");
     let get = |s| c.iter().find(|(x, _)| *x == s).map_or(0, |(_, n)| *n);
-    (get(DeviceImportStatus::Unknown), get(DeviceImportStatus::Complete), get(DeviceImportStatus::Error))
+    (
+        get(DeviceImportStatus::Unknown),
+        get(DeviceImportStatus::Complete),
+        get(DeviceImportStatus::Error),
+    )
 }
 
 async fn kill_and_resume<S: Store>(store: S, worker_args: [&str; 2]) {
-    let registry = Registry::new(store)
-        .with_config(RegistryConfig { job_lease: Duration::from_secs(LEASE_SECS), import_chunk: 250, ..RegistryConfig::default() });
+    let registry = Registry::new(store).with_config(RegistryConfig {
+        job_lease: Duration::from_secs(LEASE_SECS),
+        import_chunk: 250,
+        ..RegistryConfig::default()
+    });
     let t = hangar_store_tests::tenant(&registry, "contoso").await;
     // Every 1000th row repeats an earlier device: those must end ZtdDeviceDuplicated, killed or not.
     let rows: Vec<ImportRow> = (0..ROWS)
@@ -36,7 +43,12 @@ async fn kill_and_resume<S: Store>(store: S, worker_args: [&str; 2]) {
     drop(imported);
 
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_store-worker"))
-        .args([worker_args[0], worker_args[1], &LEASE_SECS.to_string(), "250"])
+        .args([
+            worker_args[0],
+            worker_args[1],
+            &LEASE_SECS.to_string(),
+            "250",
+        ])
         .spawn()
         .expect("spawn worker");
     let started = Instant::now();
@@ -48,7 +60,10 @@ async fn kill_and_resume<S: Store>(store: S, worker_args: [&str; 2]) {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("the worker ended before it could be killed: {status}");
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "the worker made no progress");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the worker made no progress"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     };
     child.kill().expect("SIGKILL the worker");
@@ -59,7 +74,11 @@ async fn kill_and_resume<S: Store>(store: S, worker_args: [&str; 2]) {
     eprintln!("killed the worker with {complete} rows complete and {unknown} unknown");
 
     // The dead worker's lease runs out; a restarted worker takes the job over.
-    assert_eq!(registry.run_jobs("restarted").await.expect("jobs"), 0, "still leased to the dead worker");
+    assert_eq!(
+        registry.run_jobs("restarted").await.expect("jobs"),
+        0,
+        "still leased to the dead worker"
+    );
     tokio::time::sleep(Duration::from_millis(LEASE_SECS * 1000 + 300)).await;
     assert_eq!(registry.run_jobs("restarted").await.expect("jobs"), 1);
 
@@ -68,15 +87,29 @@ async fn kill_and_resume<S: Store>(store: S, worker_args: [&str; 2]) {
     assert_eq!(complete + error, ROWS as u64, "nothing lost");
     assert_eq!(error, duplicates as u64);
     assert_eq!(complete, (ROWS - duplicates) as u64);
-    assert_eq!(registry.store().count_devices(&t, false).await.expect("count"), complete, "no duplicate registrations");
+    assert_eq!(
+        registry
+            .store()
+            .count_devices(&t, false)
+            .await
+            .expect("count"),
+        complete,
+        "no duplicate registrations"
+    );
     let mut ids = HashSet::new();
     let mut page = PageRequest::first(1000);
     loop {
-        let p = registry.list_imported(&t, Some(&import_id), &page).await.expect("rows");
+        let p = registry
+            .list_imported(&t, Some(&import_id), &page)
+            .await
+            .expect("rows");
         for r in &p.items {
             match r.state.status {
                 DeviceImportStatus::Complete => {
-                    assert!(ids.insert(r.state.device_registration_id.expect("id")), "one registration per row");
+                    assert!(
+                        ids.insert(r.state.device_registration_id.expect("id")),
+                        "one registration per row"
+                    );
                 }
                 _ => assert_eq!(r.state.error, Some(ZtdError::ZtdDeviceDuplicated), "{r:?}"),
             }
@@ -93,14 +126,20 @@ async fn kill_and_resume<S: Store>(store: S, worker_args: [&str; 2]) {
 async fn sqlite_worker_killed_mid_import_resumes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("hangar.db");
-    let store = hangar_store_sqlite::SqliteStore::open(&path).await.expect("open");
+    let store = hangar_store_sqlite::SqliteStore::open(&path)
+        .await
+        .expect("open");
     let p = path.to_string_lossy().into_owned();
     kill_and_resume(store, ["sqlite", &p]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_worker_killed_mid_import_resumes() {
-    let Some(url) = hangar_store_tests::fresh_postgres_url().await else { return };
-    let store = hangar_store_postgres::PostgresStore::connect(&url, 4).await.expect("connect");
+    let Some(url) = hangar_store_tests::fresh_postgres_url().await else {
+        return;
+    };
+    let store = hangar_store_postgres::PostgresStore::connect(&url, 4)
+        .await
+        .expect("connect");
     kill_and_resume(store, ["postgres", &url]).await;
 }

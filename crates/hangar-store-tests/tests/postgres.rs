@@ -5,7 +5,11 @@ use hangar_store_postgres::PostgresStore;
 
 async fn fresh() -> Option<PostgresStore> {
     let url = hangar_store_tests::fresh_postgres_url().await?;
-    Some(PostgresStore::connect(&url, 8).await.expect("connect test database"))
+    Some(
+        PostgresStore::connect(&url, 8)
+            .await
+            .expect("connect test database"),
+    )
 }
 
 hangar_store_tests::conformance_tests!(fresh());

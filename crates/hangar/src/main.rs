@@ -26,6 +26,12 @@ enum Command {
     /// Check and merge Autopilot import CSV files.
     #[command(subcommand)]
     Csv(cmd::csv::CsvCommand),
+    /// Create or upgrade the database schema.
+    Migrate(cmd::admin::MigrateArgs),
+    /// Create and list tenants.
+    Tenant(cmd::admin::TenantArgs),
+    /// Copy the SQLite database to a file (for PostgreSQL, says how to use pg_dump).
+    Backup(cmd::admin::BackupArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +42,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Hash(c) => cmd::hash::run(c),
         Command::Csv(c) => cmd::csv::run(c),
+        Command::Migrate(a) => cmd::admin::migrate(a),
+        Command::Tenant(a) => cmd::admin::tenant(a),
+        Command::Backup(a) => cmd::admin::backup(a),
     };
     match result {
         Ok(code) => code,

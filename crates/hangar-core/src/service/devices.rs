@@ -39,10 +39,15 @@ const ENROLLED: &str =
 pub(crate) fn check_page(page: &PageRequest) -> CoreResult<PageRequest> {
     if let Some(t) = &page.skiptoken {
         if decode_skiptoken(t).is_none() {
-            return Err(CoreError::Validation("the $skiptoken is not one Hangar issued".into()));
+            return Err(CoreError::Validation(
+                "the $skiptoken is not one Hangar issued".into(),
+            ));
         }
     }
-    Ok(PageRequest { top: page.top.clamp(1, PageRequest::MAX_TOP), skiptoken: page.skiptoken.clone() })
+    Ok(PageRequest {
+        top: page.top.clamp(1, PageRequest::MAX_TOP),
+        skiptoken: page.skiptoken.clone(),
+    })
 }
 
 fn check_upn(upn: &str) -> CoreResult<()> {
@@ -50,16 +55,27 @@ fn check_upn(upn: &str) -> CoreResult<()> {
         return Ok(());
     }
     match upn.rsplit_once('@') {
-        Some((user, domain)) if !user.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.') => {
+        Some((user, domain))
+            if !user.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.') =>
+        {
             Ok(())
         }
-        _ => Err(CoreError::Validation(format!("'{upn}' is not a user principal name (user@domain)"))),
+        _ => Err(CoreError::Validation(format!(
+            "'{upn}' is not a user principal name (user@domain)"
+        ))),
     }
 }
 
 impl<S: Store> Registry<S> {
     /// A device of the tenant's list (NotFound for unpublished and other tenants' devices).
-    pub async fn get_device(&self, scope: &TenantScope, id: DeviceId) -> CoreResult<AutopilotDevice> {
+    pub async fn get_device(
+        &self,
+        scope: &TenantScope,
+        id: DeviceId,
+    ) -> CoreResult<AutopilotDevice> {
         match self.store.get_device(scope, id).await? {
             Some(d) if d.published => Ok(d),
             _ => Err(CoreError::NotFound { what: "device" }),
@@ -77,7 +93,12 @@ impl<S: Store> Registry<S> {
     }
 
     /// `updateDeviceProperties`.
-    pub async fn update_device(&self, scope: &TenantScope, id: DeviceId, patch: &DevicePatch) -> CoreResult<()> {
+    pub async fn update_device(
+        &self,
+        scope: &TenantScope,
+        id: DeviceId,
+        patch: &DevicePatch,
+    ) -> CoreResult<()> {
         if let Some(upn) = &patch.user_principal_name {
             check_upn(upn.trim())?;
         }
@@ -87,17 +108,33 @@ impl<S: Store> Registry<S> {
         self.get_device(scope, id).await?;
         let trimmed = DevicePatch {
             group_tag: patch.group_tag.as_ref().map(|s| s.trim().to_string()),
-            user_principal_name: patch.user_principal_name.as_ref().map(|s| s.trim().to_string()),
-            addressable_user_name: patch.addressable_user_name.as_ref().map(|s| s.trim().to_string()),
+            user_principal_name: patch
+                .user_principal_name
+                .as_ref()
+                .map(|s| s.trim().to_string()),
+            addressable_user_name: patch
+                .addressable_user_name
+                .as_ref()
+                .map(|s| s.trim().to_string()),
             display_name: patch.display_name.as_ref().map(|s| s.trim().to_string()),
-            device_account_upn: patch.device_account_upn.as_ref().map(|s| s.trim().to_string()),
+            device_account_upn: patch
+                .device_account_upn
+                .as_ref()
+                .map(|s| s.trim().to_string()),
             device_account_password: patch.device_account_password.clone(),
-            device_friendly_name: patch.device_friendly_name.as_ref().map(|s| s.trim().to_string()),
+            device_friendly_name: patch
+                .device_friendly_name
+                .as_ref()
+                .map(|s| s.trim().to_string()),
         };
         if trimmed.is_empty() {
             return Ok(());
         }
-        if !self.store.update_device(scope, id, &trimmed, self.now()).await? {
+        if !self
+            .store
+            .update_device(scope, id, &trimmed, self.now())
+            .await?
+        {
             return Err(CoreError::NotFound { what: "device" });
         }
         let mut changed = Vec::new();
@@ -116,13 +153,27 @@ impl<S: Store> Registry<S> {
         if trimmed.device_account_password.is_some() {
             changed.push("deviceAccountPassword".into());
         }
-        self.audit(scope, "device.updated", vec![id.to_string()], changed.join(", ")).await
+        self.audit(
+            scope,
+            "device.updated",
+            vec![id.to_string()],
+            changed.join(", "),
+        )
+        .await
     }
 
     /// `assignUserToDevice`.
-    pub async fn assign_user(&self, scope: &TenantScope, id: DeviceId, upn: &str, addressable_name: &str) -> CoreResult<()> {
+    pub async fn assign_user(
+        &self,
+        scope: &TenantScope,
+        id: DeviceId,
+        upn: &str,
+        addressable_name: &str,
+    ) -> CoreResult<()> {
         if upn.trim().is_empty() {
-            return Err(CoreError::Validation("userPrincipalName is required".into()));
+            return Err(CoreError::Validation(
+                "userPrincipalName is required".into(),
+            ));
         }
         let patch = DevicePatch {
             user_principal_name: Some(upn.to_string()),
@@ -134,8 +185,11 @@ impl<S: Store> Registry<S> {
 
     /// `unassignUserFromDevice`.
     pub async fn unassign_user(&self, scope: &TenantScope, id: DeviceId) -> CoreResult<()> {
-        let patch =
-            DevicePatch { user_principal_name: Some(String::new()), addressable_user_name: Some(String::new()), ..DevicePatch::default() };
+        let patch = DevicePatch {
+            user_principal_name: Some(String::new()),
+            addressable_user_name: Some(String::new()),
+            ..DevicePatch::default()
+        };
         self.update_device(scope, id, &patch).await
     }
 
@@ -144,18 +198,29 @@ impl<S: Store> Registry<S> {
     pub async fn delete_device(&self, scope: &TenantScope, id: DeviceId) -> CoreResult<()> {
         self.get_device(scope, id).await?;
         match self.store.delete_device(scope, id).await? {
-            DeleteDevice::Deleted => self.audit(scope, "device.deleted", vec![id.to_string()], String::new()).await,
+            DeleteDevice::Deleted => {
+                self.audit(scope, "device.deleted", vec![id.to_string()], String::new())
+                    .await
+            }
             DeleteDevice::NotFound => Err(CoreError::NotFound { what: "device" }),
             DeleteDevice::Enrolled => Err(CoreError::Conflict(ENROLLED.into())),
         }
     }
 
     /// Beta `deleteDevices`: one result per serial number, in order.
-    pub async fn delete_devices_by_serial(&self, scope: &TenantScope, serials: &[String]) -> CoreResult<Vec<DeletedDeviceState>> {
+    pub async fn delete_devices_by_serial(
+        &self,
+        scope: &TenantScope,
+        serials: &[String],
+    ) -> CoreResult<Vec<DeletedDeviceState>> {
         let found = self.store.find_by_serials(scope, serials).await?;
         let mut out = Vec::with_capacity(serials.len());
         for serial in serials {
-            let ids: Vec<DeviceId> = found.iter().filter(|(s, _)| s == serial).map(|(_, id)| *id).collect();
+            let ids: Vec<DeviceId> = found
+                .iter()
+                .filter(|(s, _)| s == serial)
+                .map(|(_, id)| *id)
+                .collect();
             if ids.is_empty() {
                 out.push(DeletedDeviceState {
                     serial_number: serial.clone(),
@@ -168,10 +233,19 @@ impl<S: Store> Registry<S> {
             for id in ids {
                 let (state, message) = match self.store.delete_device(scope, id).await {
                     Ok(DeleteDevice::Deleted) => {
-                        self.audit(scope, "device.deleted", vec![id.to_string()], format!("by serial {serial}")).await?;
+                        self.audit(
+                            scope,
+                            "device.deleted",
+                            vec![id.to_string()],
+                            format!("by serial {serial}"),
+                        )
+                        .await?;
                         (DeletionState::Accepted, String::new())
                     }
-                    Ok(DeleteDevice::NotFound) => (DeletionState::Failed, "the device was deleted meanwhile".to_string()),
+                    Ok(DeleteDevice::NotFound) => (
+                        DeletionState::Failed,
+                        "the device was deleted meanwhile".to_string(),
+                    ),
                     Ok(DeleteDevice::Enrolled) => (DeletionState::Failed, ENROLLED.to_string()),
                     Err(e) => (DeletionState::Error, e.to_string()),
                 };

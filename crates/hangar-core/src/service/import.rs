@@ -32,9 +32,15 @@ pub(crate) struct Plan {
 impl<S: Store> Registry<S> {
     /// Records the rows as `unknown` and queues their processing. Returns the rows with their ids,
     /// in input order. Call [`Registry::run_jobs`] (or let a worker do it) to process them.
-    pub async fn import(&self, scope: &TenantScope, rows: Vec<ImportRow>) -> CoreResult<Vec<ImportedDevice>> {
+    pub async fn import(
+        &self,
+        scope: &TenantScope,
+        rows: Vec<ImportRow>,
+    ) -> CoreResult<Vec<ImportedDevice>> {
         if rows.is_empty() {
-            return Err(CoreError::Validation("an import needs at least one row".into()));
+            return Err(CoreError::Validation(
+                "an import needs at least one row".into(),
+            ));
         }
         let import_id = uuid::Uuid::new_v4().to_string();
         let now = self.now();
@@ -55,14 +61,34 @@ impl<S: Store> Registry<S> {
                 created: now,
             })
             .collect();
-        let job = JobKind::ProcessImport { import_id: import_id.clone(), requested_by: scope.principal().label() };
-        self.store.create_import(scope, &imported, &job, now).await?;
-        self.audit(scope, "import.created", vec![import_id], format!("{} rows", imported.len())).await?;
+        let job = JobKind::ProcessImport {
+            import_id: import_id.clone(),
+            requested_by: scope.principal().label(),
+        };
+        self.store
+            .create_import(scope, &imported, &job, now)
+            .await?;
+        self.audit(
+            scope,
+            "import.created",
+            vec![import_id],
+            format!("{} rows", imported.len()),
+        )
+        .await?;
         Ok(imported)
     }
 
-    pub async fn get_imported(&self, scope: &TenantScope, id: ImportedDeviceId) -> CoreResult<ImportedDevice> {
-        self.store.get_imported(scope, id).await?.ok_or(CoreError::NotFound { what: "imported device" })
+    pub async fn get_imported(
+        &self,
+        scope: &TenantScope,
+        id: ImportedDeviceId,
+    ) -> CoreResult<ImportedDevice> {
+        self.store
+            .get_imported(scope, id)
+            .await?
+            .ok_or(CoreError::NotFound {
+                what: "imported device",
+            })
     }
 
     pub async fn list_imported(
@@ -75,16 +101,26 @@ impl<S: Store> Registry<S> {
         Ok(self.store.list_imported(scope, import_id, &page).await?)
     }
 
-    pub async fn delete_imported(&self, scope: &TenantScope, id: ImportedDeviceId) -> CoreResult<()> {
+    pub async fn delete_imported(
+        &self,
+        scope: &TenantScope,
+        id: ImportedDeviceId,
+    ) -> CoreResult<()> {
         if self.store.delete_imported(scope, id).await? {
             Ok(())
         } else {
-            Err(CoreError::NotFound { what: "imported device" })
+            Err(CoreError::NotFound {
+                what: "imported device",
+            })
         }
     }
 
     /// Counts of an import's rows by status.
-    pub async fn import_counts(&self, scope: &TenantScope, import_id: &str) -> CoreResult<Vec<(DeviceImportStatus, u64)>> {
+    pub async fn import_counts(
+        &self,
+        scope: &TenantScope,
+        import_id: &str,
+    ) -> CoreResult<Vec<(DeviceImportStatus, u64)>> {
         Ok(self.store.import_counts(scope, import_id).await?)
     }
 
@@ -102,21 +138,36 @@ impl<S: Store> Registry<S> {
     pub async fn run_one_job(&self, worker: &str) -> CoreResult<bool> {
         let sys = require_system(&Principal::system(format!("worker:{worker}")))?;
         let now = self.now();
-        let Some(job) = self.store.claim_job(&sys, worker, now, self.config.job_lease).await? else {
+        let Some(job) = self
+            .store
+            .claim_job(&sys, worker, now, self.config.job_lease)
+            .await?
+        else {
             return Ok(false);
         };
         let scope = authorize(sys.principal(), job.tenant_id)?;
-        let JobKind::ProcessImport { import_id, requested_by } = &job.kind;
+        let JobKind::ProcessImport {
+            import_id,
+            requested_by,
+        } = &job.kind;
         if job.attempts > self.config.job_max_attempts {
             self.give_up(&sys, &scope, &job, import_id, worker).await?;
             return Ok(true);
         }
-        match self.process_import(&sys, &scope, &job, import_id, requested_by, worker).await {
+        match self
+            .process_import(&sys, &scope, &job, import_id, requested_by, worker)
+            .await
+        {
             Ok(true) => {
                 self.store.finish_job(&sys, job.id, worker).await?;
                 let counts = self.store.import_counts(&scope, import_id).await?;
-                let detail = counts.iter().map(|(s, n)| format!("{n} {s}")).collect::<Vec<_>>().join(", ");
-                self.audit(&scope, "import.processed", vec![import_id.clone()], detail).await?;
+                let detail = counts
+                    .iter()
+                    .map(|(s, n)| format!("{n} {s}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                self.audit(&scope, "import.processed", vec![import_id.clone()], detail)
+                    .await?;
             }
             // The lease was lost to another worker: that one finishes the job.
             Ok(false) => {}
@@ -125,7 +176,9 @@ impl<S: Store> Registry<S> {
                     self.give_up(&sys, &scope, &job, import_id, worker).await?;
                 } else {
                     let backoff = std::time::Duration::from_secs(1 << job.attempts.clamp(0, 6));
-                    self.store.release_job(&sys, job.id, worker, self.now() + backoff).await?;
+                    self.store
+                        .release_job(&sys, job.id, worker, self.now() + backoff)
+                        .await?;
                 }
                 return Err(e);
             }
@@ -133,11 +186,26 @@ impl<S: Store> Registry<S> {
         Ok(true)
     }
 
-    async fn give_up(&self, sys: &SystemScope, scope: &TenantScope, job: &Job, import_id: &str, worker: &str) -> CoreResult<()> {
-        let failed = self.store.fail_unknown_rows(scope, import_id, ZtdError::StorageError).await?;
+    async fn give_up(
+        &self,
+        sys: &SystemScope,
+        scope: &TenantScope,
+        job: &Job,
+        import_id: &str,
+        worker: &str,
+    ) -> CoreResult<()> {
+        let failed = self
+            .store
+            .fail_unknown_rows(scope, import_id, ZtdError::StorageError)
+            .await?;
         self.store.finish_job(sys, job.id, worker).await?;
-        self.audit(scope, "import.failed", vec![import_id.to_string()], format!("{failed} rows failed after {} attempts", job.attempts))
-            .await
+        self.audit(
+            scope,
+            "import.failed",
+            vec![import_id.to_string()],
+            format!("{failed} rows failed after {} attempts", job.attempts),
+        )
+        .await
     }
 
     /// Processes the import's unknown rows chunk by chunk. False when the lease was lost.
@@ -151,11 +219,15 @@ impl<S: Store> Registry<S> {
         worker: &str,
     ) -> CoreResult<bool> {
         loop {
-            let rows = self.store.unknown_rows(scope, import_id, self.config.import_chunk.max(1)).await?;
+            let rows = self
+                .store
+                .unknown_rows(scope, import_id, self.config.import_chunk.max(1))
+                .await?;
             if rows.is_empty() {
                 return Ok(true);
             }
-            self.process_rows(scope, import_id, requested_by, &rows).await?;
+            self.process_rows(scope, import_id, requested_by, &rows)
+                .await?;
             let until = self.now() + self.config.job_lease;
             if !self.store.heartbeat_job(sys, job.id, worker, until).await? {
                 return Ok(false);
@@ -163,7 +235,13 @@ impl<S: Store> Registry<S> {
         }
     }
 
-    async fn process_rows(&self, scope: &TenantScope, import_id: &str, requested_by: &str, rows: &[ImportedDevice]) -> CoreResult<()> {
+    async fn process_rows(
+        &self,
+        scope: &TenantScope,
+        import_id: &str,
+        requested_by: &str,
+        rows: &[ImportedDevice],
+    ) -> CoreResult<()> {
         let candidates: Vec<Candidate<'_>> = rows
             .iter()
             .map(|r| Candidate {
@@ -176,7 +254,15 @@ impl<S: Store> Registry<S> {
                 purchase_order_identifier: "",
             })
             .collect();
-        self.register_candidates(scope, RegistrationSource::Import, requested_by, Some(import_id), &candidates).await.map(|_| ())
+        self.register_candidates(
+            scope,
+            RegistrationSource::Import,
+            requested_by,
+            Some(import_id),
+            &candidates,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Plans and commits; when a concurrent registration takes a key between the check and the
@@ -191,14 +277,23 @@ impl<S: Store> Registry<S> {
     ) -> CoreResult<Vec<Result<DeviceId, ZtdError>>> {
         let mut last = None;
         for _ in 0..8 {
-            let plan = self.plan(scope, source, registered_by, import_id, candidates).await?;
-            match self.store.commit_registrations(scope, &plan.devices, &plan.outcomes).await {
+            let plan = self
+                .plan(scope, source, registered_by, import_id, candidates)
+                .await?;
+            match self
+                .store
+                .commit_registrations(scope, &plan.devices, &plan.outcomes)
+                .await
+            {
                 Ok(()) => return Ok(plan.results),
                 Err(StoreError::UniqueViolation(m)) => last = Some(m),
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(CoreError::Conflict(format!("registrations kept colliding: {}", last.unwrap_or_default())))
+        Err(CoreError::Conflict(format!(
+            "registrations kept colliding: {}",
+            last.unwrap_or_default()
+        )))
     }
 
     async fn plan(
@@ -210,13 +305,28 @@ impl<S: Store> Registry<S> {
         candidates: &[Candidate<'_>],
     ) -> CoreResult<Plan> {
         let now = self.now();
-        let decoded: Vec<Result<(AutopilotDevice, Vec<String>), ZtdError>> =
-            candidates.iter().map(|c| build_device(scope, c, source, registered_by, import_id, now)).collect();
-        let all_keys: Vec<String> = decoded.iter().filter_map(|d| d.as_ref().ok()).flat_map(|(_, k)| k.iter().cloned()).collect();
-        let owners: HashMap<String, KeyOwner> =
-            self.store.lookup_keys(scope, &all_keys).await?.into_iter().map(|o| (o.key.clone(), o)).collect();
+        let decoded: Vec<Result<(AutopilotDevice, Vec<String>), ZtdError>> = candidates
+            .iter()
+            .map(|c| build_device(scope, c, source, registered_by, import_id, now))
+            .collect();
+        let all_keys: Vec<String> = decoded
+            .iter()
+            .filter_map(|d| d.as_ref().ok())
+            .flat_map(|(_, k)| k.iter().cloned())
+            .collect();
+        let owners: HashMap<String, KeyOwner> = self
+            .store
+            .lookup_keys(scope, &all_keys)
+            .await?
+            .into_iter()
+            .map(|o| (o.key.clone(), o))
+            .collect();
 
-        let mut plan = Plan { devices: Vec::new(), outcomes: Vec::new(), results: Vec::with_capacity(candidates.len()) };
+        let mut plan = Plan {
+            devices: Vec::new(),
+            outcomes: Vec::new(),
+            results: Vec::with_capacity(candidates.len()),
+        };
         let mut taken_here: HashMap<&str, ()> = HashMap::new();
         for (c, d) in candidates.iter().zip(&decoded) {
             let result = match d {
@@ -225,7 +335,8 @@ impl<S: Store> Registry<S> {
                     if keys.iter().any(|k| taken_here.contains_key(k.as_str())) {
                         Err(ZtdError::ZtdDeviceDuplicated)
                     } else {
-                        let found: Vec<&KeyOwner> = keys.iter().filter_map(|k| owners.get(k)).collect();
+                        let found: Vec<&KeyOwner> =
+                            keys.iter().filter_map(|k| owners.get(k)).collect();
                         if found.is_empty() {
                             for k in keys {
                                 taken_here.insert(k.as_str(), ());
@@ -233,7 +344,9 @@ impl<S: Store> Registry<S> {
                             Ok(device.clone())
                         } else if found.iter().any(|o| !o.same_tenant) {
                             Err(ZtdError::ZtdDeviceAssignedToOtherTenant)
-                        } else if import_id.is_some() && found.iter().all(|o| o.import_id.as_deref() == import_id) {
+                        } else if import_id.is_some()
+                            && found.iter().all(|o| o.import_id.as_deref() == import_id)
+                        {
                             // Registered by an earlier chunk of this same import.
                             Err(ZtdError::ZtdDeviceDuplicated)
                         } else {
@@ -273,7 +386,8 @@ fn build_device(
         return Err(ZtdError::MissingZtdSerialNumberAndProductKey);
     }
     let hash = hwhash::decode_bytes(c.hash).map_err(|_| ZtdError::InvalidZtdHardwareHash)?;
-    let text = |v: Option<std::borrow::Cow<'_, str>>| v.map(|s| s.trim().to_string()).unwrap_or_default();
+    let text =
+        |v: Option<std::borrow::Cow<'_, str>>| v.map(|s| s.trim().to_string()).unwrap_or_default();
     let manufacturer = text(hash.manufacturer());
     let hash_serial = text(hash.serial());
     if manufacturer.is_empty() || hash_serial.is_empty() {

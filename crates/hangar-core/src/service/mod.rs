@@ -86,7 +86,10 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> OffsetDateTime {
-        self.0.lock().map(|t| *t).unwrap_or_else(|e| *e.into_inner())
+        self.0
+            .lock()
+            .map(|t| *t)
+            .unwrap_or_else(|e| *e.into_inner())
     }
 }
 
@@ -99,13 +102,21 @@ pub struct Registry<S> {
 
 impl<S: Clone> Clone for Registry<S> {
     fn clone(&self) -> Self {
-        Registry { store: self.store.clone(), config: self.config.clone(), clock: self.clock.clone() }
+        Registry {
+            store: self.store.clone(),
+            config: self.config.clone(),
+            clock: self.clock.clone(),
+        }
     }
 }
 
 impl<S: Store> Registry<S> {
     pub fn new(store: S) -> Registry<S> {
-        Registry { store, config: Arc::new(RegistryConfig::default()), clock: Arc::new(SystemClock) }
+        Registry {
+            store,
+            config: Arc::new(RegistryConfig::default()),
+            clock: Arc::new(SystemClock),
+        }
     }
 
     pub fn with_config(mut self, config: RegistryConfig) -> Self {
@@ -130,7 +141,13 @@ impl<S: Store> Registry<S> {
         self.clock.now()
     }
 
-    async fn audit(&self, scope: &TenantScope, action: &str, objects: Vec<String>, detail: String) -> CoreResult<()> {
+    async fn audit(
+        &self,
+        scope: &TenantScope,
+        action: &str,
+        objects: Vec<String>,
+        detail: String,
+    ) -> CoreResult<()> {
         let entry = AuditEntry {
             tenant_id: scope.tenant_id(),
             principal: scope.principal().label(),
@@ -144,7 +161,11 @@ impl<S: Store> Registry<S> {
     }
 
     /// The tenant's audit log, newest first.
-    pub async fn audit_log(&self, scope: &TenantScope, limit: usize) -> CoreResult<Vec<AuditEntry>> {
+    pub async fn audit_log(
+        &self,
+        scope: &TenantScope,
+        limit: usize,
+    ) -> CoreResult<Vec<AuditEntry>> {
         Ok(self.store.list_audit(scope, limit).await?)
     }
 }

@@ -57,17 +57,32 @@ impl<S: Store> Registry<S> {
         }
         if !candidates.is_empty() {
             let (source, by) = (scope.principal().source(), scope.principal().label());
-            let registered = self.register_candidates(scope, source, &by, None, &candidates).await?;
-            let ids: Vec<String> = registered.iter().filter_map(|r| r.as_ref().ok()).map(|id| id.to_string()).collect();
+            let registered = self
+                .register_candidates(scope, source, &by, None, &candidates)
+                .await?;
+            let ids: Vec<String> = registered
+                .iter()
+                .filter_map(|r| r.as_ref().ok())
+                .map(|id| id.to_string())
+                .collect();
             for (pos, r) in positions.into_iter().zip(registered) {
                 results[pos] = Some(r);
             }
             if !ids.is_empty() {
                 let n = ids.len();
-                self.audit(scope, "device.registered", ids, format!("{n} devices, published by the next sync")).await?;
+                self.audit(
+                    scope,
+                    "device.registered",
+                    ids,
+                    format!("{n} devices, published by the next sync"),
+                )
+                .await?;
             }
         }
-        Ok(results.into_iter().map(|r| r.unwrap_or(Err(ZtdError::InvalidZtdRequestBody))).collect())
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(ZtdError::InvalidZtdRequestBody)))
+            .collect())
     }
 
     /// A partner/OEM deregistration: the identity keys are released at once; the tenant's list
@@ -80,8 +95,13 @@ impl<S: Store> Registry<S> {
                 if !self.store.mark_for_removal(scope, id, self.now()).await? {
                     return Err(CoreError::NotFound { what: "device" });
                 }
-                self.audit(scope, "device.deregistered", vec![id.to_string()], "removed from the list by the next sync".into())
-                    .await
+                self.audit(
+                    scope,
+                    "device.deregistered",
+                    vec![id.to_string()],
+                    "removed from the list by the next sync".into(),
+                )
+                .await
             }
             _ => Err(CoreError::NotFound { what: "device" }),
         }
@@ -91,6 +111,8 @@ impl<S: Store> Registry<S> {
 fn require_partner(p: &Principal) -> CoreResult<()> {
     match p {
         Principal::Partner { .. } | Principal::Oem { .. } => Ok(()),
-        _ => Err(CoreError::Forbidden("only partners and OEMs register on behalf of a tenant".into())),
+        _ => Err(CoreError::Forbidden(
+            "only partners and OEMs register on behalf of a tenant".into(),
+        )),
     }
 }

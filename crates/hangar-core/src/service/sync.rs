@@ -20,13 +20,21 @@ impl<S: Store> Registry<S> {
     pub async fn trigger_manual_sync(&self, scope: &TenantScope) -> CoreResult<SyncChanges> {
         let now = self.now();
         let stale = now - self.config.sync_stale_after;
-        match self.store.begin_manual_sync(scope, now, self.config.sync_window, stale).await? {
+        match self
+            .store
+            .begin_manual_sync(scope, now, self.config.sync_window, stale)
+            .await?
+        {
             BeginSync::Started => self.run_sync(scope, "sync.manual").await,
-            BeginSync::InProgress => Err(CoreError::Conflict("a sync is in progress for this tenant".into())),
+            BeginSync::InProgress => Err(CoreError::Conflict(
+                "a sync is in progress for this tenant".into(),
+            )),
             BeginSync::TooSoon { retry_at } => {
                 let left = (retry_at - now).whole_microseconds().max(0) as u64;
                 // Round up: say the truth in Retry-After.
-                Err(CoreError::RateLimited { retry_after: Duration::from_secs(left.div_ceil(1_000_000).max(1)) })
+                Err(CoreError::RateLimited {
+                    retry_after: Duration::from_secs(left.div_ceil(1_000_000).max(1)),
+                })
             }
         }
     }
@@ -40,9 +48,17 @@ impl<S: Store> Registry<S> {
         let due_before = now - self.config.auto_sync_interval;
         let stale = now - self.config.sync_stale_after;
         let mut done = Vec::new();
-        for tenant in self.store.tenants_due_for_sync(&sys, due_before, stale).await? {
+        for tenant in self
+            .store
+            .tenants_due_for_sync(&sys, due_before, stale)
+            .await?
+        {
             let scope = authorize(&principal, tenant)?;
-            if self.store.begin_automatic_sync(&scope, now, due_before, stale).await? {
+            if self
+                .store
+                .begin_automatic_sync(&scope, now, due_before, stale)
+                .await?
+            {
                 done.push((tenant, self.run_sync(&scope, "sync.automatic").await?));
             }
         }
@@ -58,14 +74,27 @@ impl<S: Store> Registry<S> {
         .await;
         match result {
             Ok(changes) => {
-                self.store.finish_sync(scope, self.now(), SyncStatus::Completed).await?;
-                self.audit(scope, action, Vec::new(), format!("{} published, {} removed", changes.published, changes.removed))
+                self.store
+                    .finish_sync(scope, self.now(), SyncStatus::Completed)
                     .await?;
+                self.audit(
+                    scope,
+                    action,
+                    Vec::new(),
+                    format!(
+                        "{} published, {} removed",
+                        changes.published, changes.removed
+                    ),
+                )
+                .await?;
                 Ok(changes)
             }
             Err(e) => {
                 // Best effort: the stale-sync rule frees the tenant even if this write fails too.
-                let _ = self.store.finish_sync(scope, self.now(), SyncStatus::Failed).await;
+                let _ = self
+                    .store
+                    .finish_sync(scope, self.now(), SyncStatus::Failed)
+                    .await;
                 Err(e)
             }
         }

@@ -1,29 +1,42 @@
 use super::Registry;
 use crate::authz::{require_system, Principal, TenantScope};
 use crate::model::{Tenant, TenantId};
-use crate::store::{StoreError, Store};
+use crate::store::{Store, StoreError};
 use crate::{CoreError, CoreResult};
 
 impl<S: Store> Registry<S> {
     /// Creates a tenant (Hangar's operators only). The domain is `contoso.onmicrosoft.com` style.
-    pub async fn create_tenant(&self, principal: &Principal, display_name: &str, primary_domain: &str) -> CoreResult<Tenant> {
+    pub async fn create_tenant(
+        &self,
+        principal: &Principal,
+        display_name: &str,
+        primary_domain: &str,
+    ) -> CoreResult<Tenant> {
         let sys = require_system(principal)?;
         let display_name = display_name.trim();
         let domain = primary_domain.trim().to_ascii_lowercase();
         if display_name.is_empty() {
-            return Err(CoreError::Validation("the tenant needs a display name".into()));
+            return Err(CoreError::Validation(
+                "the tenant needs a display name".into(),
+            ));
         }
         if !is_domain(&domain) {
             return Err(CoreError::Validation(format!(
                 "'{primary_domain}' is not a domain name; use a name like contoso.onmicrosoft.com"
             )));
         }
-        let tenant = Tenant { id: TenantId::new(), display_name: display_name.to_string(), primary_domain: domain, created: self.now() };
+        let tenant = Tenant {
+            id: TenantId::new(),
+            display_name: display_name.to_string(),
+            primary_domain: domain,
+            created: self.now(),
+        };
         match self.store.create_tenant(&sys, &tenant).await {
             Ok(()) => Ok(tenant),
-            Err(StoreError::UniqueViolation(_)) => {
-                Err(CoreError::Conflict(format!("a tenant with the domain {} exists already", tenant.primary_domain)))
-            }
+            Err(StoreError::UniqueViolation(_)) => Err(CoreError::Conflict(format!(
+                "a tenant with the domain {} exists already",
+                tenant.primary_domain
+            ))),
             Err(e) => Err(e.into()),
         }
     }
@@ -34,7 +47,10 @@ impl<S: Store> Registry<S> {
     }
 
     pub async fn get_tenant(&self, scope: &TenantScope) -> CoreResult<Tenant> {
-        self.store.get_tenant(scope).await?.ok_or(CoreError::NotFound { what: "tenant" })
+        self.store
+            .get_tenant(scope)
+            .await?
+            .ok_or(CoreError::NotFound { what: "tenant" })
     }
 }
 

@@ -10,7 +10,10 @@ use std::time::Duration;
 
 async fn work<S: Store>(store: S, config: RegistryConfig) -> ExitCode {
     let registry = Registry::new(store).with_config(config);
-    match registry.run_jobs(&format!("child-{}", std::process::id())).await {
+    match registry
+        .run_jobs(&format!("child-{}", std::process::id()))
+        .await
+    {
         Ok(n) => {
             println!("finished {n} jobs");
             ExitCode::SUCCESS
@@ -33,15 +36,21 @@ async fn main() -> ExitCode {
         eprintln!("store-worker: LEASE_SECS and CHUNK must be numbers");
         return ExitCode::from(2);
     };
-    let config = RegistryConfig { job_lease: Duration::from_secs(lease), import_chunk: chunk, ..RegistryConfig::default() };
+    let config = RegistryConfig {
+        job_lease: Duration::from_secs(lease),
+        import_chunk: chunk,
+        ..RegistryConfig::default()
+    };
     match backend.as_str() {
-        "sqlite" => match hangar_store_sqlite::SqliteStore::open(std::path::Path::new(target)).await {
-            Ok(s) => work(s, config).await,
-            Err(e) => {
-                eprintln!("store-worker: {e}");
-                ExitCode::FAILURE
+        "sqlite" => {
+            match hangar_store_sqlite::SqliteStore::open(std::path::Path::new(target)).await {
+                Ok(s) => work(s, config).await,
+                Err(e) => {
+                    eprintln!("store-worker: {e}");
+                    ExitCode::FAILURE
+                }
             }
-        },
+        }
         "postgres" => match hangar_store_postgres::PostgresStore::connect(target, 4).await {
             Ok(s) => work(s, config).await,
             Err(e) => {
