@@ -2,6 +2,7 @@
 //! and the ratio to a floor measured in the same run.
 
 mod hash;
+mod import;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -24,10 +25,24 @@ enum What {
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
     },
+    /// Registry import and sync end to end, against the raw-insert storage floor.
+    Import {
+        /// How many distinct synthetic devices to import.
+        #[arg(long, default_value_t = 100_000)]
+        devices: usize,
+        /// sqlite or postgres.
+        #[arg(long, default_value = "sqlite")]
+        backend: String,
+        /// The database (PostgreSQL: a fresh database is created through this URL; default
+        /// HANGAR_TEST_POSTGRES_URL). SQLite defaults to a temporary file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().what {
         What::Hash { fixtures, seconds } => hash::run(&fixtures, seconds),
+        What::Import { devices, backend, database_url } => import::run(devices, &backend, database_url.as_deref()),
     }
 }
