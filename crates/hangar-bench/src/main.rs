@@ -1,1 +1,48 @@
-fn main() {}
+//! End-to-end benchmarks: `cargo run --release -p hangar-bench -- <what>`. Each prints its figure
+//! and the ratio to a floor measured in the same run.
+
+mod hash;
+mod import;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "hangar-bench", about = "Hangar's benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Subcommand)]
+enum What {
+    /// Hardware-hash decode + validate throughput against base64 decoding alone.
+    Hash {
+        /// The fixtures directory (import CSVs with real hashes).
+        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/hwhash"))]
+        fixtures: PathBuf,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 3.0)]
+        seconds: f64,
+    },
+    /// Registry import and sync end to end, against the raw-insert storage floor.
+    Import {
+        /// How many distinct synthetic devices to import.
+        #[arg(long, default_value_t = 100_000)]
+        devices: usize,
+        /// sqlite or postgres.
+        #[arg(long, default_value = "sqlite")]
+        backend: String,
+        /// The database (PostgreSQL: a fresh database is created through this URL; default
+        /// HANGAR_TEST_POSTGRES_URL). SQLite defaults to a temporary file.
+        #[arg(long)]
+        database_url: Option<String>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().what {
+        What::Hash { fixtures, seconds } => hash::run(&fixtures, seconds),
+        What::Import { devices, backend, database_url } => import::run(devices, &backend, database_url.as_deref()),
+    }
+}

@@ -148,6 +148,45 @@ async fn all_devices<S: Store>(r: &Registry<S>, scope: &TenantScope) -> Vec<Auto
     }
 }
 
+/// A fresh PostgreSQL database for one test, created through `HANGAR_TEST_POSTGRES_URL`; `None`
+/// (after printing why) when the variable is unset.
+pub async fn fresh_postgres_url() -> Option<String> {
+    use sqlx::Connection;
+    let Ok(url) = std::env::var("HANGAR_TEST_POSTGRES_URL") else {
+        eprintln!(
+            "skipped: set HANGAR_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test) to run the PostgreSQL tests"
+        );
+        return None;
+    };
+    let name = format!("hangar_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&url)
+        .await
+        .expect("connect to HANGAR_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    Some(replace_database(&url, &name))
+}
+
+/// The URL with its database path replaced.
+pub fn replace_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 pub async fn tenants_are_created_listed_and_unique<S: Store>(store: S) {

@@ -26,13 +26,25 @@ enum Command {
     /// Check and merge Autopilot import CSV files.
     #[command(subcommand)]
     Csv(cmd::csv::CsvCommand),
+    /// Create or upgrade the database schema.
+    Migrate(cmd::admin::MigrateArgs),
+    /// Create and list tenants.
+    Tenant(cmd::admin::TenantArgs),
+    /// Copy the SQLite database to a file (for PostgreSQL, says how to use pg_dump).
+    Backup(cmd::admin::BackupArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // One-shot commands end quietly when their output pipe closes (`| head`); a long-running
+    // server must keep the default Rust behaviour (EPIPE as an error) instead.
+    restore_default_sigpipe();
     let result = match cli.command {
         Command::Hash(c) => cmd::hash::run(c),
         Command::Csv(c) => cmd::csv::run(c),
+        Command::Migrate(a) => cmd::admin::migrate(a),
+        Command::Tenant(a) => cmd::admin::tenant(a),
+        Command::Backup(a) => cmd::admin::backup(a),
     };
     match result {
         Ok(code) => code,
@@ -42,3 +54,14 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(unix)]
+fn restore_default_sigpipe() {
+    // SAFETY: called before any thread starts; only resets one signal's disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_default_sigpipe() {}

@@ -74,7 +74,7 @@ const ENGINE: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::n
 /// Decodes the base64 text form. Surrounding and embedded whitespace (line-wrapped hashes) is
 /// ignored; padding is optional.
 pub fn decode(text: impl AsRef<[u8]>) -> Result<HardwareHash, DecodeError> {
-    decode_bytes(&base64_to_bytes(text.as_ref())?)
+    with_bytes(text.as_ref(), decode_bytes)?
 }
 
 /// Decodes a hash's 3000 bytes, rejecting any structural fault.
@@ -88,8 +88,24 @@ pub fn decode_bytes(bytes: &[u8]) -> Result<HardwareHash, DecodeError> {
 
 /// Like [`decode`], but keeps going past faults that leave the records readable.
 pub fn inspect(text: impl AsRef<[u8]>) -> Result<Inspection, DecodeError> {
-    inspect_bytes(&base64_to_bytes(text.as_ref())?)
+    with_bytes(text.as_ref(), inspect_bytes)?
 }
+
+/// Decodes the base64 text and hands the bytes to `f`. A well-formed hash (exactly 4000
+/// characters) decodes into a stack buffer: no allocation on the hot path.
+pub(crate) fn with_bytes<R>(text: &[u8], f: impl FnOnce(&[u8]) -> R) -> Result<R, DecodeError> {
+    let trimmed = text.trim_ascii();
+    if trimmed.len() == HASH_TEXT_LEN {
+        let mut buf = [0u8; HASH_LEN];
+        if let Ok(HASH_LEN) = ENGINE.decode_slice(trimmed, &mut buf) {
+            return Ok(f(&buf));
+        }
+    }
+    Ok(f(&base64_to_bytes(text)?))
+}
+
+/// 3000 bytes in base64.
+const HASH_TEXT_LEN: usize = 4000;
 
 /// The base64 text to raw bytes, exactly as [`decode`] reads it.
 pub fn base64_to_bytes(text: &[u8]) -> Result<Vec<u8>, DecodeError> {
@@ -197,10 +213,10 @@ pub fn inspect_bytes(bytes: &[u8]) -> Result<Inspection, DecodeError> {
     } else if Sha256::digest(&bytes[..total_length]).as_slice() != &trailer[4..] {
         faults.push(DecodeError::ChecksumMismatch);
     }
-    if let Some(at) = bytes[total_length + TRAILER_LEN..]
-        .iter()
-        .position(|&b| b != 0)
-    {
+    let padding = &bytes[total_length + TRAILER_LEN..];
+    // The OR-fold vectorises; the position is only needed for a bad hash.
+    if padding.iter().fold(0u8, |acc, &b| acc | b) != 0 {
+        let at = padding.iter().position(|&b| b != 0).unwrap_or(0);
         faults.push(DecodeError::NonZeroPadding {
             offset: total_length + TRAILER_LEN + at,
         });
@@ -260,7 +276,7 @@ fn parse_record(kind: u16, payload: &[u8]) -> Record {
     if let Some(field) = TextField::from_kind(kind) {
         return Record::Text(TextRecord {
             field,
-            raw: payload.to_vec(),
+            raw: TextBytes::from_slice(payload),
         });
     }
     let mut r = Reader {

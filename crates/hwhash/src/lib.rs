@@ -12,7 +12,9 @@ mod decode;
 mod encode;
 mod enums;
 mod identity;
+pub mod json;
 mod model;
+mod validate;
 
 pub use decode::{
     base64_to_bytes, decode, decode_bytes, inspect, inspect_bytes, DecodeError, Inspection,
@@ -20,7 +22,11 @@ pub use decode::{
 pub use encode::{Builder, EncodeError};
 pub use enums::*;
 pub use identity::{DeviceTuple, IdentityKeys};
+pub use json::Report;
 pub use model::*;
+/// Re-exported so callers of [`validate_at`] need not depend on `time` themselves.
+pub use time::OffsetDateTime;
+pub use validate::{check, validate, validate_at, validate_bytes_at, Finding, Level, Validation};
 
 #[cfg(target_os = "linux")]
 pub mod collect;

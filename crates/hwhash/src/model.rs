@@ -391,19 +391,22 @@ impl TextField {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TextRecord {
     pub field: TextField,
-    pub raw: Vec<u8>,
+    pub raw: TextBytes,
 }
+
+/// A text record's bytes; short values (most of them) are stored inline without allocating.
+pub type TextBytes = smallvec::SmallVec<[u8; 40]>;
 
 impl TextRecord {
     /// Encodes `value` the way Windows stores this field.
     pub fn new(field: TextField, value: &str) -> TextRecord {
         let raw = match field.encoding() {
             TextEncoding::CString => {
-                let mut raw = value.as_bytes().to_vec();
+                let mut raw = TextBytes::from_slice(value.as_bytes());
                 raw.push(0);
                 raw
             }
-            TextEncoding::Plain => value.as_bytes().to_vec(),
+            TextEncoding::Plain => TextBytes::from_slice(value.as_bytes()),
             TextEncoding::Utf16 => value.encode_utf16().flat_map(u16::to_le_bytes).collect(),
         };
         TextRecord { field, raw }
@@ -663,7 +666,7 @@ mod tests {
         assert_eq!(t.value(), "Intel|UHD");
         let c = TextRecord {
             field: TextField::ProcessorModel,
-            raw: b"  Intel\0\0\0".to_vec(),
+            raw: TextBytes::from_slice(b"  Intel\0\0\0"),
         };
         assert_eq!(c.value(), "  Intel");
     }

@@ -1,0 +1,257 @@
+//! `hangar-bench import`: imports synthetic devices end to end through the registry's services
+//! (rows recorded, jobs claimed, hashes decoded, keys checked, registrations committed), then syncs
+//! a tenant with as many pending partner registrations, and compares the import with the storage
+//! floor measured in the same run: the same device rows inserted raw, in one transaction, into a
+//! table without indexes.
+//!
+//! Devices are built and handled in chunks, so memory stays flat however many there are. Building
+//! hashes is not what is measured: each chunk is built before its clock starts.
+
+use anyhow::{bail, Context};
+use hangar_core::authz::{authorize, Principal, TenantScope};
+use hangar_core::model::ImportRow;
+use hangar_core::service::{Registry, RegistrationRequest, RegistryConfig};
+use hangar_core::store::Store;
+use hangar_store_postgres::PostgresStore;
+use hangar_store_sqlite::SqliteStore;
+use sqlx::Connection;
+use std::time::{Duration, Instant};
+
+/// Devices per import call (one import, one job).
+const CHUNK: usize = 10_000;
+/// Devices registered by a partner for the sync measurement (at most).
+const SYNC_DEVICES: usize = 100_000;
+
+fn build_chunk(prefix: &str, start: usize, len: usize) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    (start..start + len)
+        .map(|i| {
+            let serial = format!("{prefix}{i:08}");
+            let hash = hwhash::Builder::new()
+                .serial(&serial)
+                .manufacturer("Contoso")
+                .model("Surface Laptop 9")
+                .tpm()
+                .build()
+                .to_bytes()
+                .context("build a synthetic hash")?;
+            Ok((serial, hash))
+        })
+        .collect()
+}
+
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+struct Figures {
+    import: Duration,
+    partner: Duration,
+    sync: Duration,
+    sync_devices: usize,
+    published: u64,
+}
+
+async fn measure<S: Store>(store: S, devices: usize) -> anyhow::Result<Figures> {
+    let registry = Registry::new(store).with_config(RegistryConfig { import_chunk: 1000, ..RegistryConfig::default() });
+    let operator = Principal::system("bench");
+    let a = registry.create_tenant(&operator, "Bench Import", "bench-import.onmicrosoft.com").await?;
+    let b = registry.create_tenant(&operator, "Bench Sync", "bench-sync.onmicrosoft.com").await?;
+    let admin: TenantScope = authorize(&Principal::TenantAdmin { tenant_id: a.id, name: "bench".into() }, a.id)?;
+    let partner = authorize(&Principal::Partner { partner_id: "bench-csp".into() }, b.id)?;
+
+    let mut import = Duration::ZERO;
+    let mut done = 0;
+    while done < devices {
+        let n = CHUNK.min(devices - done);
+        let chunk = build_chunk("IMP", done, n)?;
+        let rows: Vec<ImportRow> = chunk
+            .into_iter()
+            .map(|(serial, hash)| ImportRow { serial_number: serial, hardware_hash: hash, ..ImportRow::default() })
+            .collect();
+        let t = Instant::now();
+        registry.import(&admin, rows).await?;
+        registry.run_jobs("bench").await?;
+        import += t.elapsed();
+        done += n;
+    }
+    let registered = registry.store().count_devices(&admin, true).await?;
+    if registered != devices as u64 {
+        bail!("expected {devices} registrations, found {registered}");
+    }
+
+    let sync_devices = devices.min(SYNC_DEVICES);
+    let mut partner_time = Duration::ZERO;
+    let mut done = 0;
+    while done < sync_devices {
+        let n = 1000.min(sync_devices - done);
+        let requests: Vec<RegistrationRequest> = build_chunk("PTN", done, n)?
+            .into_iter()
+            .map(|(_, hash)| RegistrationRequest { hardware_hash: Some(hash), ..RegistrationRequest::default() })
+            .collect();
+        let t = Instant::now();
+        let results = registry.register_on_behalf(&partner, &requests).await?;
+        partner_time += t.elapsed();
+        if let Some(e) = results.iter().find_map(|r| r.err()) {
+            bail!("a partner registration failed: {e}");
+        }
+        done += n;
+    }
+    let t = Instant::now();
+    let changes = registry.trigger_manual_sync(&partner).await?;
+    let sync = t.elapsed();
+    Ok(Figures { import, partner: partner_time, sync, sync_devices, published: changes.published })
+}
+
+/// The storage floor on SQLite: the device rows, raw, one transaction, no indexes, own file.
+async fn sqlite_floor(dir: &std::path::Path, devices: usize) -> anyhow::Result<Duration> {
+    let url = format!("sqlite://{}?mode=rwc", dir.join("floor.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await?;
+    sqlx::query("PRAGMA journal_mode = WAL").execute(&mut conn).await?;
+    sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut conn).await?;
+    floor(&mut conn, devices, "BLOB").await
+}
+
+async fn postgres_floor(url: &str, devices: usize) -> anyhow::Result<Duration> {
+    let mut conn = sqlx::PgConnection::connect(url).await?;
+    floor(&mut conn, devices, "BYTEA").await
+}
+
+macro_rules! floor_impl {
+    ($conn:expr, $devices:expr, $blob:expr, $db:ty) => {{
+        sqlx::query(&format!(
+            "CREATE TABLE floor_devices (id TEXT, tenant_id TEXT, serial_number TEXT, manufacturer TEXT, model TEXT, \
+             hardware_hash {}, created BIGINT)",
+            $blob
+        ))
+        .execute(&mut *$conn)
+        .await?;
+        let tenant = uuid::Uuid::new_v4().to_string();
+        let mut elapsed = Duration::ZERO;
+        let mut tx = $conn.begin().await?;
+        let mut done = 0;
+        while done < $devices {
+            let n = CHUNK.min($devices - done);
+            let chunk = build_chunk("FLR", done, n)?;
+            let t = Instant::now();
+            for part in chunk.chunks(500) {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO floor_devices (id, tenant_id, serial_number, manufacturer, model, hardware_hash, created) ",
+                );
+                qb.push_values(part, |mut b, (serial, hash)| {
+                    b.push_bind(uuid::Uuid::new_v4().to_string())
+                        .push_bind(tenant.clone())
+                        .push_bind(serial.clone())
+                        .push_bind("Contoso")
+                        .push_bind("Surface Laptop 9")
+                        .push_bind(hash.clone())
+                        .push_bind(0i64);
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            elapsed += t.elapsed();
+            done += n;
+        }
+        let t = Instant::now();
+        tx.commit().await?;
+        elapsed += t.elapsed();
+        Ok(elapsed)
+    }};
+}
+
+trait Floor {
+    async fn floor_run(&mut self, devices: usize, blob: &str) -> anyhow::Result<Duration>;
+}
+
+impl Floor for sqlx::SqliteConnection {
+    async fn floor_run(&mut self, devices: usize, blob: &str) -> anyhow::Result<Duration> {
+        let conn = self;
+        floor_impl!(conn, devices, blob, sqlx::Sqlite)
+    }
+}
+
+impl Floor for sqlx::PgConnection {
+    async fn floor_run(&mut self, devices: usize, blob: &str) -> anyhow::Result<Duration> {
+        let conn = self;
+        floor_impl!(conn, devices, blob, sqlx::Postgres)
+    }
+}
+
+async fn floor<C: Floor>(conn: &mut C, devices: usize, blob: &str) -> anyhow::Result<Duration> {
+    conn.floor_run(devices, blob).await
+}
+
+async fn fresh_postgres(base: &str) -> anyhow::Result<String> {
+    let name = format!("hangar_bench_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(base).await.context("connect to PostgreSQL")?;
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+    admin.close().await?;
+    Ok(hangar_store_tests::replace_database(base, &name))
+}
+
+fn rate(n: usize, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64().max(1e-9)
+}
+
+pub fn run(devices: usize, backend: &str, database_url: Option<&str>) -> anyhow::Result<()> {
+    if devices == 0 {
+        bail!("--devices must be at least 1");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(async {
+        let dir = tempfile::tempdir()?;
+        let (figures, floor) = match backend {
+            "sqlite" => {
+                let store = match database_url {
+                    Some(url) => SqliteStore::connect(url).await?,
+                    None => SqliteStore::open(&dir.path().join("hangar.db")).await?,
+                };
+                let figures = measure(store.clone(), devices).await?;
+                store.close().await;
+                (figures, sqlite_floor(dir.path(), devices).await?)
+            }
+            "postgres" => {
+                let base = database_url
+                    .map(str::to_string)
+                    .or_else(|| std::env::var("HANGAR_TEST_POSTGRES_URL").ok())
+                    .context("PostgreSQL needs --database-url (or HANGAR_TEST_POSTGRES_URL); a fresh database is created through it")?;
+                let url = fresh_postgres(&base).await?;
+                let store = PostgresStore::connect(&url, 10).await?;
+                let figures = measure(store.clone(), devices).await?;
+                store.close().await;
+                (figures, postgres_floor(&url, devices).await?)
+            }
+            other => bail!("unknown backend '{other}': use sqlite or postgres"),
+        };
+        let import_rate = rate(devices, figures.import);
+        let floor_rate = rate(devices, floor);
+        println!("registry import and sync, backend {backend}, {devices} devices");
+        println!(
+            "  import end to end   {:>10.0} devices/s  ({:.2} s; target {} devices/s)",
+            import_rate,
+            figures.import.as_secs_f64(),
+            if backend == "sqlite" { "20000" } else { "10000" }
+        );
+        println!("  storage floor       {:>10.0} devices/s  ({:.2} s, raw rows, one transaction, no indexes)", floor_rate, floor.as_secs_f64());
+        println!("  ratio to floor      {:>10.2}  (target >= 0.5 on SQLite)", import_rate / floor_rate);
+        println!(
+            "  partner register    {:>10.0} devices/s  ({} devices, {:.2} s)",
+            rate(figures.sync_devices, figures.partner),
+            figures.sync_devices,
+            figures.partner.as_secs_f64()
+        );
+        println!(
+            "  sync                {:>10.0} devices/s  ({} published in {:.3} s; target <= 2 s for 100k)",
+            rate(figures.published as usize, figures.sync),
+            figures.published,
+            figures.sync.as_secs_f64()
+        );
+        match peak_rss_mb() {
+            Some(mb) => println!("  peak RSS            {mb:>10.0} MB"),
+            None => println!("  peak RSS            unavailable (no /proc/self/status)"),
+        }
+        Ok(())
+    })
+}

@@ -1,1 +1,0 @@
-//! Collecting this Linux machine's hash (in progress).
