@@ -195,6 +195,7 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A warning about a kept row or an input's header.
 fn print_note(note: &Finding) {
-    println!("kept {note}");
+    println!("note {note}");
 }
