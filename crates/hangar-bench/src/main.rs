@@ -1,6 +1,7 @@
 //! End-to-end benchmarks: `cargo run --release -p hangar-bench -- <what>`. Each prints its figure
 //! and the ratio to a floor measured in the same run.
 
+mod csv;
 mod hash;
 
 use clap::{Parser, Subcommand};
@@ -24,10 +25,17 @@ enum What {
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
     },
+    /// `hangar csv check` throughput on a generated import file, with peak memory.
+    Csv {
+        /// Rows in the generated file.
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().what {
         What::Hash { fixtures, seconds } => hash::run(&fixtures, seconds),
+        What::Csv { rows } => csv::run(rows),
     }
 }
