@@ -1,6 +1,7 @@
 //! End-to-end benchmarks: `cargo run --release -p hangar-bench -- <what>`. Each prints its figure
 //! and the ratio to a floor measured in the same run.
 
+mod csv;
 mod hash;
 mod import;
 
@@ -38,11 +39,18 @@ enum What {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// `hangar csv check` throughput on a generated import file, with peak memory.
+    Csv {
+        /// Rows in the generated file.
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().what {
         What::Hash { fixtures, seconds } => hash::run(&fixtures, seconds),
         What::Import { devices, backend, database_url } => import::run(devices, &backend, database_url.as_deref()),
+        What::Csv { rows } => csv::run(rows),
     }
 }
