@@ -95,11 +95,15 @@ impl<S: ApiStore> AppState<S> {
     }
 }
 
-async fn healthz() -> impl IntoResponse {
+/// The process is alive.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Alive")), tag = "health")]
+pub async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-async fn readyz<S: ApiStore>(State(st): State<AppState<S>>) -> impl IntoResponse {
+/// The database is reachable.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready"), (status = 503, description = "Database unreachable")), tag = "health")]
+pub async fn readyz<S: ApiStore>(State(st): State<AppState<S>>) -> impl IntoResponse {
     let principal = hangar_core::authz::Principal::system("readyz");
     let ready = match hangar_core::authz::require_system(&principal) {
         Ok(sys) => st.registry.store().list_tenants(&sys).await.is_ok(),

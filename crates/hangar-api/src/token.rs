@@ -22,6 +22,13 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     res
 }
 
+#[utoipa::path(
+    post,
+    path = "/{tenant}/oauth2/v2.0/token",
+    params(("tenant" = String, Path, description = "Tenant id or primary domain")),
+    responses((status = 200, description = "{token_type, expires_in, access_token}"), (status = 400, description = "OAuth2 error: invalid_request, unsupported_grant_type, invalid_scope"), (status = 401, description = "OAuth2 error: invalid_client"), (status = 429, description = "Too many failed attempts")),
+    tag = "auth"
+)]
 pub async fn token<S: ApiStore>(
     State(st): State<AppState<S>>,
     Path(tenant): Path<String>,

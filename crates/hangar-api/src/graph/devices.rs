@@ -15,6 +15,15 @@ use hangar_core::model::{DeviceField, DeviceId, DevicePatch, PageRequest};
 
 const SET: &str = "deviceManagement/windowsAutopilotDeviceIdentities";
 
+/// List the tenant's Autopilot devices.
+#[utoipa::path(
+    get,
+    path = "/{version}/deviceManagement/windowsAutopilotDeviceIdentities",
+    params(("version" = String, Path, description = "v1.0 or beta")),
+    responses((status = 200, description = "A page of devices"), (status = 400, description = "Bad query"), (status = 401, description = "No valid token")),
+    security(("bearer" = [])),
+    tag = "windowsAutopilotDeviceIdentities"
+)]
 pub async fn list<S: ApiStore>(
     State(st): State<AppState<S>>,
     caller: Caller,
@@ -76,6 +85,14 @@ pub async fn list<S: ApiStore>(
     Ok(Json(collection(ctx.context(SET), items, count, next)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/{version}/deviceManagement/windowsAutopilotDeviceIdentities/{id}",
+    params(("version" = String, Path, description = "v1.0 or beta"), ("id" = String, Path, description = "GUID")),
+    responses((status = 200, body = super::model::DeviceIdentity), (status = 400, description = "Malformed key"), (status = 404, description = "No such device in this tenant"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    security(("bearer" = [])),
+    tag = "windowsAutopilotDeviceIdentities"
+)]
 pub async fn get_one<S: ApiStore>(
     State(st): State<AppState<S>>,
     caller: Caller,
@@ -91,6 +108,14 @@ pub async fn get_one<S: ApiStore>(
     Ok(Json(entity(ctx.context(&format!("{SET}/$entity")), item)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/{version}/deviceManagement/windowsAutopilotDeviceIdentities/{id}",
+    params(("version" = String, Path, description = "v1.0 or beta"), ("id" = String, Path, description = "GUID")),
+    responses((status = 204, description = "Deregistered"), (status = 403, description = "Read-only token"), (status = 404, description = "Not found"), (status = 409, description = "Enrolled: delete the managed device first"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    security(("bearer" = [])),
+    tag = "windowsAutopilotDeviceIdentities"
+)]
 pub async fn delete<S: ApiStore>(
     State(st): State<AppState<S>>,
     caller: Caller,
@@ -104,6 +129,15 @@ pub async fn delete<S: ApiStore>(
 
 /// `POST .../windowsAutopilotDeviceIdentities/{segment}`: the collection-bound action
 /// `deleteDevices` (beta).
+#[utoipa::path(
+    post,
+    path = "/{version}/deviceManagement/windowsAutopilotDeviceIdentities/deleteDevices",
+    request_body = super::model::DeleteDevicesRequest,
+    params(("version" = String, Path, description = "v1.0 or beta")),
+    responses((status = 200, description = "One deletedWindowsAutopilotDeviceState per serial number"), (status = 400, description = "No serial numbers"), (status = 403, description = "Read-only token"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    security(("bearer" = [])),
+    tag = "windowsAutopilotDeviceIdentities"
+)]
 pub async fn collection_action<S: ApiStore>(
     State(st): State<AppState<S>>,
     caller: Caller,
@@ -164,6 +198,15 @@ pub async fn collection_action<S: ApiStore>(
 
 /// `POST .../{id}/{action}`: assignUserToDevice, unassignUserFromDevice, updateDeviceProperties,
 /// allowNextEnrollment (beta). Names are case-insensitive.
+#[utoipa::path(
+    post,
+    path = "/{version}/deviceManagement/windowsAutopilotDeviceIdentities/{id}/{action}",
+    request_body = super::model::UpdateDeviceProperties,
+    params(("version" = String, Path, description = "v1.0 or beta"), ("id" = String, Path, description = "GUID"), ("action" = String, Path, description = "assignUserToDevice, unassignUserFromDevice, updateDeviceProperties, allowNextEnrollment (beta); case-insensitive")),
+    responses((status = 204, description = "Done"), (status = 400, description = "Unknown action or invalid body"), (status = 403, description = "Read-only token"), (status = 404, description = "Not found"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    security(("bearer" = [])),
+    tag = "windowsAutopilotDeviceIdentities"
+)]
 pub async fn action<S: ApiStore>(
     State(st): State<AppState<S>>,
     caller: Caller,

@@ -51,6 +51,14 @@ fn refuse_filter(ctx: &Ctx, set: &str) -> ApiResult<()> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/{version}/devices",
+    params(("version" = String, Path, description = "v1.0 or beta")),
+    responses((status = 200, description = "A page of directory devices"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    security(("bearer" = [])),
+    tag = "devices"
+)]
 pub async fn list_directory<S: ApiStore>(
     State(st): State<AppState<S>>,
     caller: Caller,
@@ -79,6 +87,14 @@ pub async fn list_directory<S: ApiStore>(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/{version}/devices/{id}",
+    params(("version" = String, Path, description = "v1.0 or beta"), ("id" = String, Path, description = "GUID")),
+    responses((status = 200, body = super::model::DirectoryDeviceOut), (status = 404, description = "Not found"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    security(("bearer" = [])),
+    tag = "devices"
+)]
 pub async fn get_directory<S: ApiStore>(
     State(st): State<AppState<S>>,
     caller: Caller,
@@ -105,6 +121,14 @@ pub async fn get_directory<S: ApiStore>(
 
 const MANAGED: &str = "deviceManagement/managedDevices";
 
+#[utoipa::path(
+    get,
+    path = "/{version}/deviceManagement/managedDevices",
+    params(("version" = String, Path, description = "v1.0 or beta")),
+    responses((status = 200, description = "A page of managed devices"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    security(("bearer" = [])),
+    tag = "managedDevices"
+)]
 pub async fn list_managed<S: ApiStore>(
     State(st): State<AppState<S>>,
     caller: Caller,
@@ -138,6 +162,14 @@ pub async fn list_managed<S: ApiStore>(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/{version}/deviceManagement/managedDevices/{id}",
+    params(("version" = String, Path, description = "v1.0 or beta"), ("id" = String, Path, description = "GUID")),
+    responses((status = 200, body = super::model::ManagedDeviceOut), (status = 404, description = "Not found"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    security(("bearer" = [])),
+    tag = "managedDevices"
+)]
 pub async fn get_managed<S: ApiStore>(
     State(st): State<AppState<S>>,
     caller: Caller,
@@ -165,6 +197,14 @@ pub async fn get_managed<S: ApiStore>(
     )))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/{version}/deviceManagement/managedDevices/{id}",
+    params(("version" = String, Path, description = "v1.0 or beta"), ("id" = String, Path, description = "GUID")),
+    responses((status = 204, description = "Deleted"), (status = 403, description = "Read-only token"), (status = 404, description = "Not found"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    security(("bearer" = [])),
+    tag = "managedDevices"
+)]
 pub async fn delete_managed<S: ApiStore>(
     State(st): State<AppState<S>>,
     caller: Caller,

@@ -16,6 +16,14 @@ use hangar_core::model::{ImportedDeviceId, PageRequest};
 
 const SET: &str = "deviceManagement/importedWindowsAutopilotDeviceIdentities";
 
+#[utoipa::path(
+    get,
+    path = "/{version}/deviceManagement/importedWindowsAutopilotDeviceIdentities",
+    params(("version" = String, Path, description = "v1.0 or beta")),
+    responses((status = 200, description = "A page of imported rows"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    security(("bearer" = [])),
+    tag = "importedWindowsAutopilotDeviceIdentities"
+)]
 pub async fn list<S: ApiStore>(
     State(st): State<AppState<S>>,
     caller: Caller,
@@ -57,6 +65,14 @@ pub async fn list<S: ApiStore>(
     Ok(Json(collection(ctx.context(SET), items, count, next)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/{version}/deviceManagement/importedWindowsAutopilotDeviceIdentities/{id}",
+    params(("version" = String, Path, description = "v1.0 or beta"), ("id" = String, Path, description = "GUID")),
+    responses((status = 200, body = super::model::ImportedIdentity), (status = 404, description = "Not found"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    security(("bearer" = [])),
+    tag = "importedWindowsAutopilotDeviceIdentities"
+)]
 pub async fn get_one<S: ApiStore>(
     State(st): State<AppState<S>>,
     caller: Caller,
@@ -72,6 +88,14 @@ pub async fn get_one<S: ApiStore>(
     Ok(Json(entity(ctx.context(&format!("{SET}/$entity")), item)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/{version}/deviceManagement/importedWindowsAutopilotDeviceIdentities/{id}",
+    params(("version" = String, Path, description = "v1.0 or beta"), ("id" = String, Path, description = "GUID")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "Not found"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    security(("bearer" = [])),
+    tag = "importedWindowsAutopilotDeviceIdentities"
+)]
 pub async fn delete<S: ApiStore>(
     State(st): State<AppState<S>>,
     caller: Caller,
@@ -84,6 +108,15 @@ pub async fn delete<S: ApiStore>(
 }
 
 /// `POST` on the collection: one entity, 201 with its `id` (state `unknown`).
+#[utoipa::path(
+    post,
+    path = "/{version}/deviceManagement/importedWindowsAutopilotDeviceIdentities",
+    request_body = super::model::ImportedIdentityInput,
+    params(("version" = String, Path, description = "v1.0 or beta")),
+    responses((status = 201, body = super::model::ImportedIdentity, description = "Recorded with state unknown; processed in the background"), (status = 400, description = "Invalid body"), (status = 403, description = "Read-only token"), (status = 413, description = "Body too large"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    security(("bearer" = [])),
+    tag = "importedWindowsAutopilotDeviceIdentities"
+)]
 pub async fn create<S: ApiStore>(
     State(st): State<AppState<S>>,
     caller: Caller,
@@ -110,6 +143,15 @@ pub async fn create<S: ApiStore>(
 
 /// `POST .../importedWindowsAutopilotDeviceIdentities/import`: many rows, one answer per row in
 /// the same order.
+#[utoipa::path(
+    post,
+    path = "/{version}/deviceManagement/importedWindowsAutopilotDeviceIdentities/import",
+    request_body = super::model::ImportRequest,
+    params(("version" = String, Path, description = "v1.0 or beta")),
+    responses((status = 200, description = "One entity per input, same order"), (status = 400, description = "Invalid body or more rows than the limit"), (status = 403, description = "Read-only token"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    security(("bearer" = [])),
+    tag = "importedWindowsAutopilotDeviceIdentities"
+)]
 pub async fn collection_action<S: ApiStore>(
     State(st): State<AppState<S>>,
     caller: Caller,

@@ -11,6 +11,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 
+#[utoipa::path(
+    get,
+    path = "/beta/deviceManagement/windowsAutopilotSettings",
+    responses((status = 200, body = super::model::AutopilotSettings), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    security(("bearer" = [])),
+    tag = "windowsAutopilotSettings"
+)]
 pub async fn get<S: ApiStore>(
     State(st): State<AppState<S>>,
     caller: Caller,
@@ -26,6 +33,13 @@ pub async fn get<S: ApiStore>(
 
 /// `POST .../sync`: 204 when it ran, 409 while one runs, 429 inside the manual-sync window with
 /// `Retry-After` = the seconds left.
+#[utoipa::path(
+    post,
+    path = "/beta/deviceManagement/windowsAutopilotSettings/sync",
+    responses((status = 204, description = "Sync ran"), (status = 403, description = "Read-only token"), (status = 409, description = "A sync is in progress"), (status = 429, description = "Inside the manual-sync window; Retry-After = seconds left"), (status = 401, description = "Missing, invalid, expired or revoked token")),
+    security(("bearer" = [])),
+    tag = "windowsAutopilotSettings"
+)]
 pub async fn action<S: ApiStore>(
     State(st): State<AppState<S>>,
     caller: Caller,
