@@ -825,3 +825,81 @@ async fn paging_2500_devices_follows_next_links_without_duplicates() {
         "case-insensitive contains"
     );
 }
+
+#[tokio::test]
+async fn directory_devices_list_get_and_filter_on_physical_ids() {
+    use hangar_core::model::{DirectoryDevice, DirectoryDeviceId};
+    use hangar_core::store::DirectoryStore;
+    let env = env().await;
+    let mk = |name: &str, ids: &[&str]| DirectoryDevice {
+        id: DirectoryDeviceId::new(),
+        tenant_id: env.a.scope.tenant_id(),
+        device_id: uuid::Uuid::new_v4().to_string(),
+        display_name: name.into(),
+        physical_ids: ids.iter().map(|s| s.to_string()).collect(),
+        trust_type: "AzureAd".into(),
+        account_enabled: true,
+        operating_system: "Windows".into(),
+        registration: None,
+        autopilot_device_id: None,
+    };
+    let autopilot = mk("PC-1", &["[ZTDId]:1234", "[OrderID]:Sales"]);
+    let other = mk("PRINTER", &["[HWID]:h:1"]);
+    for d in [&autopilot, &other] {
+        env.registry
+            .store()
+            .insert_directory_device(&env.a.scope, d)
+            .await
+            .expect("insert");
+    }
+    let t = &env.a.admin;
+    let all = env.get("/v1.0/devices?$count=true", t).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    assert_eq!(all.body["@odata.count"], 2);
+    assert!(all.body["@odata.context"]
+        .as_str()
+        .unwrap_or_default()
+        .ends_with("/v1.0/$metadata#devices"));
+    let r = env
+        .get(
+            "/v1.0/devices?$filter=physicalIds/any(p:startswith(p,'[ztdid]'))",
+            t,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let v = r.body["value"].as_array().expect("value");
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0]["displayName"], "PC-1");
+    assert_eq!(v[0]["registrationDateTime"], "0001-01-01T00:00:00Z");
+    let r = env
+        .get(
+            "/v1.0/devices?$filter=physicalIds/any(x:x%20eq%20'[OrderID]:Sales')",
+            t,
+        )
+        .await;
+    assert_eq!(r.body["value"].as_array().map(Vec::len), Some(1));
+    let r = env
+        .get("/v1.0/devices?$filter=displayName%20eq%20'PC-1'", t)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let one = env.get(&format!("/v1.0/devices/{}", autopilot.id), t).await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert_eq!(one.body["@odata.type"], "#microsoft.graph.device");
+    assert_eq!(
+        env.get(&format!("/v1.0/devices/{}", autopilot.id), &env.b.admin)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        env.get("/v1.0/devices", &env.b.admin).await.body["value"],
+        json!([])
+    );
+    // Directory objects go with their registration, never by hand.
+    assert_eq!(
+        env.delete(&format!("/v1.0/devices/{}", autopilot.id), t)
+            .await
+            .status,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+}

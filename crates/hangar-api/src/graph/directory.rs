@@ -51,6 +51,79 @@ fn refuse_filter(ctx: &Ctx, set: &str) -> ApiResult<()> {
     }
 }
 
+/// A `physicalIds` lambda filter: `physicalIds/any(p:startswith(p,'[ZTDId]'))` or
+/// `physicalIds/any(p:p eq '[OrderID]:Sales')`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PhysicalIdsFilter {
+    StartsWith(String),
+    Eq(String),
+}
+
+impl PhysicalIdsFilter {
+    fn matches(&self, ids: &[String]) -> bool {
+        ids.iter().any(|id| {
+            let id = id.to_lowercase();
+            match self {
+                PhysicalIdsFilter::StartsWith(v) => id.starts_with(&v.to_lowercase()),
+                PhysicalIdsFilter::Eq(v) => id == v.to_lowercase(),
+            }
+        })
+    }
+}
+
+fn quoted(text: &str) -> Option<String> {
+    let inner = text.trim().strip_prefix('\'')?.strip_suffix('\'')?;
+    // Inside, quotes come doubled.
+    if inner.replace("''", "").contains('\'') {
+        return None;
+    }
+    Some(inner.replace("''", "'"))
+}
+
+/// Parses the `$filter` forms `/devices` supports.
+pub fn parse_physical_ids_filter(text: &str) -> ApiResult<PhysicalIdsFilter> {
+    let fail = || {
+        ApiError::bad_request(format!(
+            "unsupported $filter '{text}' on devices: use physicalIds/any(p:startswith(p,'[ZTDId]')) or physicalIds/any(p:p eq 'value')"
+        ))
+    };
+    let t = text.trim();
+    const PREFIX: &str = "physicalids/any(";
+    if !t.to_ascii_lowercase().starts_with(PREFIX) {
+        return Err(fail());
+    }
+    let body = t
+        .get(PREFIX.len()..)
+        .and_then(|b| b.strip_suffix(')'))
+        .ok_or_else(fail)?;
+    let (var, expr) = body.split_once(':').ok_or_else(fail)?;
+    let var = var.trim();
+    let expr = expr.trim();
+    if var.is_empty() || !var.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        return Err(fail());
+    }
+    if expr.to_ascii_lowercase().starts_with("startswith(") {
+        let args = expr
+            .get("startswith(".len()..)
+            .and_then(|a| a.strip_suffix(')'))
+            .ok_or_else(fail)?;
+        let (first, value) = args.split_once(',').ok_or_else(fail)?;
+        if first.trim() != var {
+            return Err(fail());
+        }
+        return quoted(value)
+            .map(PhysicalIdsFilter::StartsWith)
+            .ok_or_else(fail);
+    }
+    let rest = expr.strip_prefix(var).ok_or_else(fail)?.trim_start();
+    match rest.get(..3) {
+        Some(op) if op.eq_ignore_ascii_case("eq ") => quoted(rest.get(3..).unwrap_or_default())
+            .map(PhysicalIdsFilter::Eq)
+            .ok_or_else(fail),
+        _ => Err(fail()),
+    }
+}
+
 #[utoipa::path(
     get,
     path = "/{version}/devices",
@@ -64,13 +137,21 @@ pub async fn list_directory<S: ApiStore>(
     caller: Caller,
     ctx: Ctx,
 ) -> ApiResult<Json<serde_json::Value>> {
-    refuse_filter(&ctx, "devices")?;
-    let all = st
+    let filter = ctx
+        .query
+        .filter
+        .as_deref()
+        .map(parse_physical_ids_filter)
+        .transpose()?;
+    let mut all = st
         .registry
         .store()
         .list_directory_devices(&caller.scope)
         .await
         .map_err(CoreError::from)?;
+    if let Some(f) = &filter {
+        all.retain(|d| f.matches(&d.physical_ids));
+    }
     let total = all.len() as u64;
     let (items, next) = page_by_id(all, |d| d.id.to_string(), &ctx)?;
     let select = ctx.query.select.as_deref();
@@ -222,5 +303,30 @@ pub async fn delete_managed<S: ApiStore>(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("managed device not found"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn physical_ids_filters() {
+        assert_eq!(
+            parse_physical_ids_filter("physicalIds/any(p:startswith(p,'[ZTDId]'))").ok(),
+            Some(PhysicalIdsFilter::StartsWith("[ZTDId]".into()))
+        );
+        assert_eq!(
+            parse_physical_ids_filter("physicalids/any(x: x eq '[OrderID]:it''s')").ok(),
+            Some(PhysicalIdsFilter::Eq("[OrderID]:it's".into()))
+        );
+        for bad in [
+            "displayName eq 'x'",
+            "physicalIds/any(p:startswith(q,'x'))",
+            "physicalIds/any(p:p ne 'x')",
+            "physicalIds/any(p:startswith(p,'x)",
+        ] {
+            assert!(parse_physical_ids_filter(bad).is_err(), "{bad}");
+        }
     }
 }
