@@ -5,7 +5,7 @@
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
-use hangar_api::{ApiConfig, AppState};
+use hangar_api::{ApiConfig, ApiStore, AppState};
 use hangar_core::authz::{authorize, Principal, TenantScope};
 use hangar_core::credentials::Role;
 use hangar_core::service::{ManualClock, Registry, RegistryConfig};
@@ -22,15 +22,15 @@ pub struct Tenant {
     pub reader: String,
 }
 
-pub struct Env {
+pub struct Env<S = SqliteStore> {
     pub app: Router,
-    pub state: AppState<SqliteStore>,
-    pub registry: Registry<SqliteStore>,
+    pub state: AppState<S>,
+    pub registry: Registry<S>,
     pub clock: Arc<ManualClock>,
     pub a: Tenant,
     pub b: Tenant,
     pub shutdown: tokio::sync::watch::Sender<bool>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 pub async fn env() -> Env {
@@ -42,6 +42,13 @@ pub async fn env_with(config: ApiConfig) -> Env {
     let store = SqliteStore::open(&dir.path().join("hangar.db"))
         .await
         .expect("open store");
+    let mut env = env_on(store, config).await;
+    env._dir = Some(dir);
+    env
+}
+
+/// The same world on any store (the PostgreSQL tests use this).
+pub async fn env_on<S: ApiStore>(store: S, config: ApiConfig) -> Env<S> {
     let clock = Arc::new(ManualClock::new(hangar_store_tests::start()));
     let registry = Registry::new(store)
         .with_config(RegistryConfig::default())
@@ -67,11 +74,11 @@ pub async fn env_with(config: ApiConfig) -> Env {
         a,
         b,
         shutdown: tx,
-        _dir: dir,
+        _dir: None,
     }
 }
 
-async fn tenant(r: &Registry<SqliteStore>, name: &str) -> Tenant {
+async fn tenant<S: ApiStore>(r: &Registry<S>, name: &str) -> Tenant {
     let t = r
         .create_tenant(
             &Principal::system("test"),
@@ -105,7 +112,7 @@ pub struct Resp {
     pub text: String,
 }
 
-impl Env {
+impl<S: ApiStore> Env<S> {
     pub async fn call(
         &self,
         method: Method,
