@@ -18,6 +18,10 @@ impl Drop for Server {
 }
 
 fn start(data_dir: &std::path::Path) -> Server {
+    start_with(data_dir, &[])
+}
+
+fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hangar"))
         .args([
             "serve",
@@ -28,6 +32,7 @@ fn start(data_dir: &std::path::Path) -> Server {
             "--data-dir",
         ])
         .arg(data_dir)
+        .args(extra)
         .env_remove("HANGAR_DATABASE_URL")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -40,8 +45,12 @@ fn start(data_dir: &std::path::Path) -> Server {
         let Some(Ok(line)) = lines.next() else {
             panic!("hangar serve ended before listening: {seen:?}");
         };
-        if let Some(a) = line.strip_prefix("hangar listening on http://") {
-            break a.trim().to_string();
+        if let Some(a) = line.strip_prefix("hangar listening on ") {
+            break a
+                .trim()
+                .trim_start_matches("http://")
+                .trim_start_matches("https://")
+                .to_string();
         }
         seen.push(line);
     };
@@ -280,4 +289,50 @@ fn serve_stops_on_sigterm_and_keeps_its_admin_token_on_restart() {
         "",
     );
     assert_eq!(status, 200);
+}
+
+#[test]
+fn serve_speaks_https_with_the_given_certificate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+    let cert_file = dir.path().join("cert.pem");
+    let key_file = dir.path().join("key.pem");
+    std::fs::write(&cert_file, cert.cert.pem()).expect("write cert");
+    std::fs::write(&key_file, cert.key_pair.serialize_pem()).expect("write key");
+    let data = dir.path().join("data");
+    let server = start_with(
+        &data,
+        &[
+            "--tls-cert",
+            cert_file.to_str().unwrap_or_default(),
+            "--tls-key",
+            key_file.to_str().unwrap_or_default(),
+        ],
+    );
+
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    roots
+        .add(cert.cert.der().clone())
+        .expect("trust the test certificate");
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocols")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = tokio_rustls::rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut conn = tokio_rustls::rustls::ClientConnection::new(std::sync::Arc::new(config), name)
+        .expect("client");
+    let mut sock = TcpStream::connect(&server.addr).expect("connect");
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut tls = tokio_rustls::rustls::Stream::new(&mut conn, &mut sock);
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .expect("write over TLS");
+    let mut out = Vec::new();
+    let _ = tls.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("\"ok\""), "{text}");
 }
