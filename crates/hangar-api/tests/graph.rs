@@ -903,3 +903,48 @@ async fn directory_devices_list_get_and_filter_on_physical_ids() {
         StatusCode::METHOD_NOT_ALLOWED
     );
 }
+
+#[tokio::test]
+async fn jobs_queued_without_a_wake_up_are_found_by_the_worker_polling() {
+    // As when another process (or a previous run of this one) queued the import.
+    let env = env().await;
+    let rows = env
+        .registry
+        .import(&env.a.scope, vec![hangar_store_tests::row("QUEUED-1")])
+        .await
+        .expect("import");
+    let id = rows[0].id.to_string();
+    let done = env.wait_rows(&env.a.admin, &[id]).await;
+    assert_eq!(
+        done[0]["state"]["deviceImportStatus"], "complete",
+        "{}",
+        done[0]
+    );
+    // After shutdown the worker stops; rows imported then stay unknown until a worker runs again.
+    env.shutdown.send(true).expect("stop");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let later = env
+        .registry
+        .import(&env.a.scope, vec![hangar_store_tests::row("QUEUED-2")])
+        .await
+        .expect("import");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = env
+        .get(&format!("{IMPORTED}/{}", later[0].id), &env.a.admin)
+        .await;
+    assert_eq!(r.body["state"]["deviceImportStatus"], "unknown");
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    hangar_api::worker::spawn(
+        env.registry.clone(),
+        env.state.worker_wake.clone(),
+        rx,
+        hangar_api::worker::WorkerConfig {
+            poll: Duration::from_millis(50),
+            ..Default::default()
+        },
+    );
+    let done = env
+        .wait_rows(&env.a.admin, &[later[0].id.to_string()])
+        .await;
+    assert_eq!(done[0]["state"]["deviceImportStatus"], "complete");
+}
