@@ -38,6 +38,14 @@ enum Command {
     App(cmd::auth::AppArgs),
     /// Issue and revoke bearer tokens.
     Token(cmd::auth::TokenArgs),
+    /// Import CSV files into a running server: check, upload, wait, report per row.
+    Import(cmd::client::import::ImportArgs),
+    /// Sync the Autopilot device list (`hangar sync`), or show its state (`hangar sync status`).
+    Sync(cmd::client::sync::SyncArgs),
+    /// List, show, update, assign and delete the Autopilot devices on a server.
+    Devices(cmd::client::devices::DevicesArgs),
+    /// List, show and delete imported rows on a server.
+    Imports(cmd::client::imports::ImportsArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +62,10 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(a),
         Command::App(a) => cmd::auth::app(a),
         Command::Token(a) => cmd::auth::token(a),
+        Command::Import(a) => cmd::client::import::run(a),
+        Command::Sync(a) => cmd::client::sync::run(a),
+        Command::Devices(a) => cmd::client::devices::run(a),
+        Command::Imports(a) => cmd::client::imports::run(a),
     };
     match result {
         Ok(code) => code,
