@@ -131,7 +131,7 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
 pub enum Error {
     /// The server answered with an error status.
     #[error("{0}")]
-    Graph(GraphError),
+    Graph(Box<GraphError>),
     /// The server could not be reached or the connection failed.
     #[error("cannot reach {url}: {source}")]
     Transport {
@@ -167,7 +167,7 @@ impl Error {
 
 impl From<GraphError> for Error {
     fn from(e: GraphError) -> Error {
-        Error::Graph(e)
+        Error::Graph(Box::new(e))
     }
 }
 

@@ -379,10 +379,10 @@ impl Client {
     pub fn sync(&self) -> Result<SyncOutcome, Error> {
         match self.post_empty(&self.url(Version::Beta, &format!("{SETTINGS}/sync"))) {
             Ok(_) => Ok(SyncOutcome::Started),
-            Err(Error::Graph(g)) if g.status == 409 => Ok(SyncOutcome::AlreadyRunning(g)),
+            Err(Error::Graph(g)) if g.status == 409 => Ok(SyncOutcome::AlreadyRunning(*g)),
             Err(Error::Graph(g)) if g.status == 429 => Ok(SyncOutcome::TooSoon {
                 retry_after: g.retry_after,
-                error: g,
+                error: *g,
             }),
             Err(e) => Err(e),
         }

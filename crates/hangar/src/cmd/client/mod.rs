@@ -142,10 +142,11 @@ pub fn when(date: &str) -> String {
 /// `9 min 32 s`, `45 s`, `2 h 5 min`.
 pub fn duration_words(d: std::time::Duration) -> String {
     let s = d.as_secs();
+    let (min, sec) = (s / 60, s % 60);
     match s {
         0..=59 => format!("{s} s"),
-        60..=3599 if s % 60 == 0 => format!("{} min", s / 60),
-        60..=3599 => format!("{} min {} s", s / 60, s % 60),
+        60..=3599 if sec == 0 => format!("{min} min"),
+        60..=3599 => format!("{min} min {sec} s"),
         _ => format!("{} h {} min", s / 3600, (s % 3600) / 60),
     }
 }
