@@ -113,11 +113,15 @@ macro_rules! impl_store {
                 resource_name, sku_number, system_family, azure_active_directory_device_id, managed_device_id, display_name, \
                 azure_ad_device_id, profile_status, profile_detailed_status, profile_assigned, device_account_upn, \
                 device_account_password, device_friendly_name, remediation_state, remediation_modified, \
-                userless_enrollment_status, hardware_hash, source, registered_by, import_id, created, updated, published, \
+                userless_enrollment_status, source, registered_by, import_id, created, updated, published, \
                 pending_removal";
 
             const IMPORTED_COLUMNS: &str = "id, tenant_id, import_id, seq, group_tag, serial_number, product_key, \
-                hardware_identifier, assigned_user, status, device_registration_id, error_code, created";
+                assigned_user, status, device_registration_id, error_code, created";
+
+            const IMPORTED_SELECT: &str = "SELECT i.id, i.tenant_id, i.import_id, i.seq, i.group_tag, i.serial_number, \
+                i.product_key, i.assigned_user, i.status, i.device_registration_id, i.error_code, i.created, \
+                h.hardware_identifier FROM imported_devices i JOIN imported_hashes h ON h.row_id = i.id";
 
             fn s(r: &DbRow, c: &str) -> StoreResult<String> {
                 r.try_get::<String, _>(c).map_err(map_err)
@@ -140,7 +144,7 @@ macro_rules! impl_store {
                 parse(&v).ok_or_else(|| corrupt(c, &v))
             }
 
-            fn device_from_row(r: &DbRow, with_hash: bool) -> StoreResult<AutopilotDevice> {
+            fn device_from_row(r: &DbRow) -> StoreResult<AutopilotDevice> {
                 Ok(AutopilotDevice {
                     id: uuid_of(r, "id", DeviceId::parse)?,
                     tenant_id: uuid_of(r, "tenant_id", TenantId::parse)?,
@@ -174,7 +178,7 @@ macro_rules! impl_store {
                     remediation_state: enum_of(r, "remediation_state", RemediationState::parse)?,
                     remediation_state_last_modified: from_opt_micros(oi(r, "remediation_modified")?),
                     userless_enrollment_status: enum_of(r, "userless_enrollment_status", UserlessEnrollmentStatus::parse)?,
-                    hardware_hash: if with_hash { r.try_get::<Vec<u8>, _>("hardware_hash").map_err(map_err)? } else { Vec::new() },
+                    hardware_hash: Vec::new(),
                     identity_keys: hwhash::IdentityKeys::default(),
                     source: enum_of(r, "source", RegistrationSource::parse)?,
                     registered_by: s(r, "registered_by")?,
@@ -363,7 +367,6 @@ macro_rules! impl_store {
                                 .push_bind(d.remediation_state.as_str())
                                 .push_bind(opt_micros(d.remediation_state_last_modified))
                                 .push_bind(d.userless_enrollment_status.as_str())
-                                .push_bind(d.hardware_hash.clone())
                                 .push_bind(d.source.as_str())
                                 .push_bind(d.registered_by.clone())
                                 .push_bind(d.import_id.clone())
@@ -371,6 +374,11 @@ macro_rules! impl_store {
                                 .push_bind(to_micros(d.updated))
                                 .push_bind(i64::from(d.published))
                                 .push_bind(i64::from(d.pending_removal));
+                        });
+                        qb.build().execute(&mut *tx).await.map_err(map_err)?;
+                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO device_hashes (device_id, tenant_id, hardware_hash) ");
+                        qb.push_values(chunk, |mut b, d| {
+                            b.push_bind(d.id.to_string()).push_bind(tenant.clone()).push_bind(d.hardware_hash.clone());
                         });
                         qb.build().execute(&mut *tx).await.map_err(map_err)?;
                     }
@@ -396,7 +404,9 @@ macro_rules! impl_store {
                                 .push_bind(o.state.device_registration_id.map(|d| d.to_string()))
                                 .push_bind(i64::from(o.state.error_code()));
                         });
-                        qb.push(") AS v WHERE imported_devices.id = v.column1 AND imported_devices.tenant_id = ");
+                        // `|| ''` keeps SQLite from driving the join by the tenant index (a scan of the
+                        // tenant's rows per VALUES row); the primary key on id drives it instead.
+                        qb.push(") AS v WHERE imported_devices.id = v.column1 AND imported_devices.tenant_id || '' = ");
                         qb.push_bind(tenant.clone());
                         qb.build().execute(&mut *tx).await.map_err(map_err)?;
                     }
@@ -411,7 +421,16 @@ macro_rules! impl_store {
                         .await
                         .map_err(map_err)?;
                     let Some(row) = row else { return Ok(None) };
-                    let mut d = device_from_row(&row, true)?;
+                    let mut d = device_from_row(&row)?;
+                    let hash = sqlx::query("SELECT hardware_hash FROM device_hashes WHERE tenant_id = $1 AND device_id = $2")
+                        .bind(scope.tenant_id().to_string())
+                        .bind(id.to_string())
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(map_err)?;
+                    if let Some(h) = hash {
+                        d.hardware_hash = h.try_get::<Vec<u8>, _>("hardware_hash").map_err(map_err)?;
+                    }
                     let keys = sqlx::query("SELECT key FROM device_keys WHERE tenant_id = $1 AND device_id = $2")
                         .bind(scope.tenant_id().to_string())
                         .bind(id.to_string())
@@ -429,8 +448,7 @@ macro_rules! impl_store {
                     filter: Option<&Filter<DeviceField>>,
                     page: &PageRequest,
                 ) -> StoreResult<Page<AutopilotDevice>> {
-                    let columns = DEVICE_COLUMNS.replace("hardware_hash, ", "");
-                    let mut qb = QueryBuilder::<$db>::new(format!("SELECT {columns} FROM devices WHERE tenant_id = "));
+                    let mut qb = QueryBuilder::<$db>::new(format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant_id = "));
                     qb.push_bind(scope.tenant_id().to_string());
                     qb.push(" AND published = 1");
                     if let Some(last) = after(page) {
@@ -445,7 +463,7 @@ macro_rules! impl_store {
                     qb.push(" ORDER BY id LIMIT ");
                     qb.push_bind(page.top as i64 + 1);
                     let rows = qb.build().fetch_all(self.reader()).await.map_err(map_err)?;
-                    let mut items: Vec<AutopilotDevice> = rows.iter().map(|r| device_from_row(r, false)).collect::<StoreResult<_>>()?;
+                    let mut items: Vec<AutopilotDevice> = rows.iter().map(device_from_row).collect::<StoreResult<_>>()?;
                     let next = if items.len() > page.top {
                         items.truncate(page.top);
                         items.last().map(|d| encode_skiptoken(&d.id.to_string()))
@@ -530,6 +548,7 @@ macro_rules! impl_store {
                     }
                     for sql in [
                         "DELETE FROM device_keys WHERE tenant_id = $1 AND device_id = $2",
+                        "DELETE FROM device_hashes WHERE tenant_id = $1 AND device_id = $2",
                         "DELETE FROM directory_devices WHERE tenant_id = $1 AND autopilot_device_id = $2",
                     ] {
                         sqlx::query(sql).bind(&tenant).bind(&id_text).execute(&mut *tx).await.map_err(map_err)?;
@@ -590,12 +609,16 @@ macro_rules! impl_store {
                                 .push_bind(r.group_tag.clone())
                                 .push_bind(r.serial_number.clone())
                                 .push_bind(r.product_key.clone())
-                                .push_bind(r.hardware_identifier.clone())
                                 .push_bind(r.assigned_user_principal_name.clone())
                                 .push_bind(r.state.status.as_str())
                                 .push_bind(r.state.device_registration_id.map(|d| d.to_string()))
                                 .push_bind(i64::from(r.state.error_code()))
                                 .push_bind(to_micros(r.created));
+                        });
+                        qb.build().execute(&mut *tx).await.map_err(map_err)?;
+                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO imported_hashes (row_id, tenant_id, hardware_identifier) ");
+                        qb.push_values(chunk, |mut b, r| {
+                            b.push_bind(r.id.to_string()).push_bind(tenant.clone()).push_bind(r.hardware_identifier.clone());
                         });
                         qb.build().execute(&mut *tx).await.map_err(map_err)?;
                     }
@@ -613,7 +636,7 @@ macro_rules! impl_store {
                 }
 
                 async fn get_imported(&self, scope: &TenantScope, id: ImportedDeviceId) -> StoreResult<Option<ImportedDevice>> {
-                    let row = sqlx::query(&format!("SELECT {IMPORTED_COLUMNS} FROM imported_devices WHERE tenant_id = $1 AND id = $2"))
+                    let row = sqlx::query(&format!("{IMPORTED_SELECT} WHERE i.tenant_id = $1 AND i.id = $2"))
                         .bind(scope.tenant_id().to_string())
                         .bind(id.to_string())
                         .fetch_optional(self.reader())
@@ -628,17 +651,17 @@ macro_rules! impl_store {
                     import_id: Option<&str>,
                     page: &PageRequest,
                 ) -> StoreResult<Page<ImportedDevice>> {
-                    let mut qb = QueryBuilder::<$db>::new(format!("SELECT {IMPORTED_COLUMNS} FROM imported_devices WHERE tenant_id = "));
+                    let mut qb = QueryBuilder::<$db>::new(format!("{IMPORTED_SELECT} WHERE i.tenant_id = "));
                     qb.push_bind(scope.tenant_id().to_string());
                     if let Some(import_id) = import_id {
-                        qb.push(" AND import_id = ");
+                        qb.push(" AND i.import_id = ");
                         qb.push_bind(import_id.to_string());
                     }
                     if let Some(last) = after(page) {
-                        qb.push(" AND id > ");
+                        qb.push(" AND i.id > ");
                         qb.push_bind(last);
                     }
-                    qb.push(" ORDER BY id LIMIT ");
+                    qb.push(" ORDER BY i.id LIMIT ");
                     qb.push_bind(page.top as i64 + 1);
                     let rows = qb.build().fetch_all(self.reader()).await.map_err(map_err)?;
                     let mut items: Vec<ImportedDevice> = rows.iter().map(imported_from_row).collect::<StoreResult<_>>()?;
@@ -652,20 +675,28 @@ macro_rules! impl_store {
                 }
 
                 async fn delete_imported(&self, scope: &TenantScope, id: ImportedDeviceId) -> StoreResult<bool> {
+                    let mut tx = self.writer().begin().await.map_err(map_err)?;
                     let n = sqlx::query("DELETE FROM imported_devices WHERE tenant_id = $1 AND id = $2")
                         .bind(scope.tenant_id().to_string())
                         .bind(id.to_string())
-                        .execute(self.writer())
+                        .execute(&mut *tx)
                         .await
                         .map_err(map_err)?
                         .rows_affected();
+                    sqlx::query("DELETE FROM imported_hashes WHERE tenant_id = $1 AND row_id = $2")
+                        .bind(scope.tenant_id().to_string())
+                        .bind(id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                    tx.commit().await.map_err(map_err)?;
                     Ok(n > 0)
                 }
 
                 async fn unknown_rows(&self, scope: &TenantScope, import_id: &str, limit: usize) -> StoreResult<Vec<ImportedDevice>> {
                     let rows = sqlx::query(&format!(
-                        "SELECT {IMPORTED_COLUMNS} FROM imported_devices WHERE tenant_id = $1 AND import_id = $2 \
-                         AND status = 'unknown' ORDER BY seq LIMIT $3"
+                        "{IMPORTED_SELECT} WHERE i.tenant_id = $1 AND i.import_id = $2 AND i.status = 'unknown' \
+                         ORDER BY i.seq LIMIT $3"
                     ))
                     .bind(scope.tenant_id().to_string())
                     .bind(import_id)
@@ -883,14 +914,15 @@ macro_rules! impl_store {
                     .await
                     .map_err(map_err)?
                     .rows_affected();
-                    sqlx::query(
-                        "DELETE FROM directory_devices WHERE tenant_id = $1 AND autopilot_device_id IN \
-                         (SELECT id FROM devices WHERE tenant_id = $1 AND pending_removal = 1)",
-                    )
-                    .bind(&tenant)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
+                    for table in ["directory_devices WHERE tenant_id = $1 AND autopilot_device_id", "device_hashes WHERE tenant_id = $1 AND device_id"] {
+                        sqlx::query(&format!(
+                            "DELETE FROM {table} IN (SELECT id FROM devices WHERE tenant_id = $1 AND pending_removal = 1)"
+                        ))
+                        .bind(&tenant)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                    }
                     let removed = sqlx::query("DELETE FROM devices WHERE tenant_id = $1 AND pending_removal = 1")
                         .bind(&tenant)
                         .execute(&mut *tx)

@@ -43,7 +43,6 @@ CREATE TABLE devices (
     remediation_state TEXT NOT NULL,
     remediation_modified BIGINT,
     userless_enrollment_status TEXT NOT NULL,
-    hardware_hash BLOB NOT NULL,
     source TEXT NOT NULL,
     registered_by TEXT NOT NULL,
     import_id TEXT,
@@ -54,6 +53,13 @@ CREATE TABLE devices (
 );
 CREATE INDEX devices_list ON devices (tenant_id, published, id);
 CREATE INDEX devices_serial ON devices (tenant_id, serial_number);
+
+-- Hashes live beside their rows so that updating a row (state, publication) never rewrites 3000 bytes.
+CREATE TABLE device_hashes (
+    device_id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    hardware_hash BLOB NOT NULL
+);
 
 -- One device, one tenant: every identity key (TPM EK hash, SMBIOS UUID, tuple, PKID) once.
 CREATE TABLE device_keys (
@@ -71,7 +77,6 @@ CREATE TABLE imported_devices (
     group_tag TEXT NOT NULL,
     serial_number TEXT NOT NULL,
     product_key TEXT NOT NULL,
-    hardware_identifier BLOB NOT NULL,
     assigned_user TEXT NOT NULL,
     status TEXT NOT NULL,
     device_registration_id TEXT,
@@ -80,6 +85,12 @@ CREATE TABLE imported_devices (
 );
 CREATE INDEX imported_by_import ON imported_devices (tenant_id, import_id, status, seq);
 CREATE INDEX imported_list ON imported_devices (tenant_id, id);
+
+CREATE TABLE imported_hashes (
+    row_id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    hardware_identifier BLOB NOT NULL
+);
 
 CREATE TABLE jobs (
     id INTEGER PRIMARY KEY,
