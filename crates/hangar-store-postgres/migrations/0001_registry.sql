@@ -43,6 +43,7 @@ CREATE TABLE devices (
     remediation_state TEXT NOT NULL,
     remediation_modified BIGINT,
     userless_enrollment_status TEXT NOT NULL,
+    hash_id TEXT NOT NULL,
     source TEXT NOT NULL,
     registered_by TEXT NOT NULL,
     import_id TEXT,
@@ -53,13 +54,7 @@ CREATE TABLE devices (
 );
 CREATE INDEX devices_list ON devices (tenant_id, published, id);
 CREATE INDEX devices_serial ON devices (tenant_id, serial_number);
-
--- Hashes live beside their rows so that updating a row (state, publication) never rewrites 3000 bytes.
-CREATE TABLE device_hashes (
-    device_id TEXT PRIMARY KEY,
-    tenant_id TEXT NOT NULL,
-    hardware_hash BYTEA NOT NULL
-);
+CREATE INDEX devices_hash ON devices (hash_id);
 
 -- One device, one tenant: every identity key (TPM EK hash, SMBIOS UUID, tuple, PKID) once.
 CREATE TABLE device_keys (
@@ -86,10 +81,14 @@ CREATE TABLE imported_devices (
 CREATE INDEX imported_by_import ON imported_devices (tenant_id, import_id, status, seq);
 CREATE INDEX imported_list ON imported_devices (tenant_id, id);
 
-CREATE TABLE imported_hashes (
-    row_id TEXT PRIMARY KEY,
+-- Hardware hashes, stored once: an imported row's hash has the row's id and its registration
+-- points at it (hash_id), so an import writes 3000 bytes per device once, and updating a row's
+-- state or publishing a device never rewrites them. A partner registration's hash has the
+-- device's id. A hash goes when neither its row nor its device is left.
+CREATE TABLE hashes (
+    id TEXT PRIMARY KEY,
     tenant_id TEXT NOT NULL,
-    hardware_identifier BYTEA NOT NULL
+    bytes BYTEA NOT NULL
 );
 
 CREATE TABLE jobs (

@@ -113,7 +113,7 @@ macro_rules! impl_store {
                 resource_name, sku_number, system_family, azure_active_directory_device_id, managed_device_id, display_name, \
                 azure_ad_device_id, profile_status, profile_detailed_status, profile_assigned, device_account_upn, \
                 device_account_password, device_friendly_name, remediation_state, remediation_modified, \
-                userless_enrollment_status, source, registered_by, import_id, created, updated, published, \
+                userless_enrollment_status, hash_id, source, registered_by, import_id, created, updated, published, \
                 pending_removal";
 
             const IMPORTED_COLUMNS: &str = "id, tenant_id, import_id, seq, group_tag, serial_number, product_key, \
@@ -121,7 +121,7 @@ macro_rules! impl_store {
 
             const IMPORTED_SELECT: &str = "SELECT i.id, i.tenant_id, i.import_id, i.seq, i.group_tag, i.serial_number, \
                 i.product_key, i.assigned_user, i.status, i.device_registration_id, i.error_code, i.created, \
-                h.hardware_identifier FROM imported_devices i JOIN imported_hashes h ON h.row_id = i.id";
+                h.bytes FROM imported_devices i JOIN hashes h ON h.id = i.id";
 
             fn s(r: &DbRow, c: &str) -> StoreResult<String> {
                 r.try_get::<String, _>(c).map_err(map_err)
@@ -206,7 +206,7 @@ macro_rules! impl_store {
                     group_tag: s(r, "group_tag")?,
                     serial_number: s(r, "serial_number")?,
                     product_key: s(r, "product_key")?,
-                    hardware_identifier: r.try_get::<Vec<u8>, _>("hardware_identifier").map_err(map_err)?,
+                    hardware_identifier: r.try_get::<Vec<u8>, _>("bytes").map_err(map_err)?,
                     assigned_user_principal_name: s(r, "assigned_user")?,
                     state: ImportState {
                         status,
@@ -335,10 +335,18 @@ macro_rules! impl_store {
                     if devices.iter().any(|d| d.tenant_id != scope.tenant_id()) {
                         return Err(StoreError::Backend("a registration outside the scope's tenant".into()));
                     }
+                    // A device made from an imported row shares that row's stored hash.
+                    let from_row: std::collections::HashMap<DeviceId, String> = outcomes
+                        .iter()
+                        .filter_map(|o| o.state.device_registration_id.map(|d| (d, o.row.to_string())))
+                        .collect();
+                    let hash_ids: Vec<String> =
+                        devices.iter().map(|d| from_row.get(&d.id).cloned().unwrap_or_else(|| d.id.to_string())).collect();
+                    let own: Vec<&AutopilotDevice> = devices.iter().filter(|d| !from_row.contains_key(&d.id)).collect();
                     let mut tx = self.writer().begin().await.map_err(map_err)?;
-                    for chunk in devices.chunks(CHUNK) {
+                    for (chunk, ids) in devices.chunks(CHUNK).zip(hash_ids.chunks(CHUNK)) {
                         let mut qb = QueryBuilder::<$db>::new(format!("INSERT INTO devices ({DEVICE_COLUMNS}) "));
-                        qb.push_values(chunk, |mut b, d| {
+                        qb.push_values(chunk.iter().zip(ids), |mut b, (d, hash_id)| {
                             b.push_bind(d.id.to_string())
                                 .push_bind(tenant.clone())
                                 .push_bind(d.group_tag.clone())
@@ -367,6 +375,7 @@ macro_rules! impl_store {
                                 .push_bind(d.remediation_state.as_str())
                                 .push_bind(opt_micros(d.remediation_state_last_modified))
                                 .push_bind(d.userless_enrollment_status.as_str())
+                                .push_bind(hash_id.clone())
                                 .push_bind(d.source.as_str())
                                 .push_bind(d.registered_by.clone())
                                 .push_bind(d.import_id.clone())
@@ -376,7 +385,9 @@ macro_rules! impl_store {
                                 .push_bind(i64::from(d.pending_removal));
                         });
                         qb.build().execute(&mut *tx).await.map_err(map_err)?;
-                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO device_hashes (device_id, tenant_id, hardware_hash) ");
+                    }
+                    for chunk in own.chunks(CHUNK) {
+                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO hashes (id, tenant_id, bytes) ");
                         qb.push_values(chunk, |mut b, d| {
                             b.push_bind(d.id.to_string()).push_bind(tenant.clone()).push_bind(d.hardware_hash.clone());
                         });
@@ -422,14 +433,14 @@ macro_rules! impl_store {
                         .map_err(map_err)?;
                     let Some(row) = row else { return Ok(None) };
                     let mut d = device_from_row(&row)?;
-                    let hash = sqlx::query("SELECT hardware_hash FROM device_hashes WHERE tenant_id = $1 AND device_id = $2")
+                    let hash = sqlx::query("SELECT bytes FROM hashes WHERE tenant_id = $1 AND id = $2")
                         .bind(scope.tenant_id().to_string())
-                        .bind(id.to_string())
+                        .bind(s(&row, "hash_id")?)
                         .fetch_optional(self.reader())
                         .await
                         .map_err(map_err)?;
                     if let Some(h) = hash {
-                        d.hardware_hash = h.try_get::<Vec<u8>, _>("hardware_hash").map_err(map_err)?;
+                        d.hardware_hash = h.try_get::<Vec<u8>, _>("bytes").map_err(map_err)?;
                     }
                     let keys = sqlx::query("SELECT key FROM device_keys WHERE tenant_id = $1 AND device_id = $2")
                         .bind(scope.tenant_id().to_string())
@@ -528,15 +539,15 @@ macro_rules! impl_store {
                     let mut tx = self.writer().begin().await.map_err(map_err)?;
                     let deleted = sqlx::query(
                         "DELETE FROM devices WHERE tenant_id = $1 AND id = $2 AND NOT EXISTS \
-                         (SELECT 1 FROM managed_devices m WHERE m.tenant_id = $1 AND m.autopilot_device_id = $2)",
+                         (SELECT 1 FROM managed_devices m WHERE m.tenant_id = $1 AND m.autopilot_device_id = $2) \
+                         RETURNING hash_id",
                     )
                     .bind(&tenant)
                     .bind(&id_text)
-                    .execute(&mut *tx)
+                    .fetch_optional(&mut *tx)
                     .await
-                    .map_err(map_err)?
-                    .rows_affected();
-                    if deleted == 0 {
+                    .map_err(map_err)?;
+                    let Some(deleted) = deleted else {
                         let exists = sqlx::query("SELECT 1 AS one FROM devices WHERE tenant_id = $1 AND id = $2")
                             .bind(&tenant)
                             .bind(&id_text)
@@ -545,10 +556,18 @@ macro_rules! impl_store {
                             .map_err(map_err)?
                             .is_some();
                         return Ok(if exists { DeleteDevice::Enrolled } else { DeleteDevice::NotFound });
-                    }
+                    };
+                    sqlx::query(
+                        "DELETE FROM hashes WHERE tenant_id = $1 AND id = $2 AND NOT EXISTS \
+                         (SELECT 1 FROM imported_devices i WHERE i.id = $2)",
+                    )
+                    .bind(&tenant)
+                    .bind(s(&deleted, "hash_id")?)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
                     for sql in [
                         "DELETE FROM device_keys WHERE tenant_id = $1 AND device_id = $2",
-                        "DELETE FROM device_hashes WHERE tenant_id = $1 AND device_id = $2",
                         "DELETE FROM directory_devices WHERE tenant_id = $1 AND autopilot_device_id = $2",
                     ] {
                         sqlx::query(sql).bind(&tenant).bind(&id_text).execute(&mut *tx).await.map_err(map_err)?;
@@ -616,7 +635,7 @@ macro_rules! impl_store {
                                 .push_bind(to_micros(r.created));
                         });
                         qb.build().execute(&mut *tx).await.map_err(map_err)?;
-                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO imported_hashes (row_id, tenant_id, hardware_identifier) ");
+                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO hashes (id, tenant_id, bytes) ");
                         qb.push_values(chunk, |mut b, r| {
                             b.push_bind(r.id.to_string()).push_bind(tenant.clone()).push_bind(r.hardware_identifier.clone());
                         });
@@ -683,7 +702,10 @@ macro_rules! impl_store {
                         .await
                         .map_err(map_err)?
                         .rows_affected();
-                    sqlx::query("DELETE FROM imported_hashes WHERE tenant_id = $1 AND row_id = $2")
+                    sqlx::query(
+                        "DELETE FROM hashes WHERE tenant_id = $1 AND id = $2 AND NOT EXISTS \
+                         (SELECT 1 FROM devices d WHERE d.hash_id = $2)",
+                    )
                         .bind(scope.tenant_id().to_string())
                         .bind(id.to_string())
                         .execute(&mut *tx)
@@ -914,14 +936,14 @@ macro_rules! impl_store {
                     .await
                     .map_err(map_err)?
                     .rows_affected();
-                    for table in ["directory_devices WHERE tenant_id = $1 AND autopilot_device_id", "device_hashes WHERE tenant_id = $1 AND device_id"] {
-                        sqlx::query(&format!(
-                            "DELETE FROM {table} IN (SELECT id FROM devices WHERE tenant_id = $1 AND pending_removal = 1)"
-                        ))
-                        .bind(&tenant)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_err)?;
+                    for sql in [
+                        "DELETE FROM directory_devices WHERE tenant_id = $1 AND autopilot_device_id IN \
+                         (SELECT id FROM devices WHERE tenant_id = $1 AND pending_removal = 1)",
+                        "DELETE FROM hashes WHERE tenant_id = $1 AND id IN \
+                         (SELECT hash_id FROM devices WHERE tenant_id = $1 AND pending_removal = 1) \
+                         AND NOT EXISTS (SELECT 1 FROM imported_devices i WHERE i.id = hashes.id)",
+                    ] {
+                        sqlx::query(sql).bind(&tenant).execute(&mut *tx).await.map_err(map_err)?;
                     }
                     let removed = sqlx::query("DELETE FROM devices WHERE tenant_id = $1 AND pending_removal = 1")
                         .bind(&tenant)
