@@ -10,7 +10,7 @@
 use anyhow::{bail, Context};
 use hangar_core::authz::{authorize, Principal, TenantScope};
 use hangar_core::model::ImportRow;
-use hangar_core::service::{Registry, RegistrationRequest, RegistryConfig};
+use hangar_core::service::{RegistrationRequest, Registry, RegistryConfig};
 use hangar_core::store::Store;
 use hangar_store_postgres::PostgresStore;
 use hangar_store_sqlite::SqliteStore;
@@ -55,12 +55,30 @@ struct Figures {
 }
 
 async fn measure<S: Store>(store: S, devices: usize) -> anyhow::Result<Figures> {
-    let registry = Registry::new(store).with_config(RegistryConfig { import_chunk: 1000, ..RegistryConfig::default() });
+    let registry = Registry::new(store).with_config(RegistryConfig {
+        import_chunk: 1000,
+        ..RegistryConfig::default()
+    });
     let operator = Principal::system("bench");
-    let a = registry.create_tenant(&operator, "Bench Import", "bench-import.onmicrosoft.com").await?;
-    let b = registry.create_tenant(&operator, "Bench Sync", "bench-sync.onmicrosoft.com").await?;
-    let admin: TenantScope = authorize(&Principal::TenantAdmin { tenant_id: a.id, name: "bench".into() }, a.id)?;
-    let partner = authorize(&Principal::Partner { partner_id: "bench-csp".into() }, b.id)?;
+    let a = registry
+        .create_tenant(&operator, "Bench Import", "bench-import.onmicrosoft.com")
+        .await?;
+    let b = registry
+        .create_tenant(&operator, "Bench Sync", "bench-sync.onmicrosoft.com")
+        .await?;
+    let admin: TenantScope = authorize(
+        &Principal::TenantAdmin {
+            tenant_id: a.id,
+            name: "bench".into(),
+        },
+        a.id,
+    )?;
+    let partner = authorize(
+        &Principal::Partner {
+            partner_id: "bench-csp".into(),
+        },
+        b.id,
+    )?;
 
     let mut import = Duration::ZERO;
     let mut done = 0;
@@ -69,7 +87,11 @@ async fn measure<S: Store>(store: S, devices: usize) -> anyhow::Result<Figures> 
         let chunk = build_chunk("IMP", done, n)?;
         let rows: Vec<ImportRow> = chunk
             .into_iter()
-            .map(|(serial, hash)| ImportRow { serial_number: serial, hardware_hash: hash, ..ImportRow::default() })
+            .map(|(serial, hash)| ImportRow {
+                serial_number: serial,
+                hardware_hash: hash,
+                ..ImportRow::default()
+            })
             .collect();
         let t = Instant::now();
         registry.import(&admin, rows).await?;
@@ -89,7 +111,10 @@ async fn measure<S: Store>(store: S, devices: usize) -> anyhow::Result<Figures> 
         let n = 1000.min(sync_devices - done);
         let requests: Vec<RegistrationRequest> = build_chunk("PTN", done, n)?
             .into_iter()
-            .map(|(_, hash)| RegistrationRequest { hardware_hash: Some(hash), ..RegistrationRequest::default() })
+            .map(|(_, hash)| RegistrationRequest {
+                hardware_hash: Some(hash),
+                ..RegistrationRequest::default()
+            })
             .collect();
         let t = Instant::now();
         let results = registry.register_on_behalf(&partner, &requests).await?;
@@ -102,15 +127,25 @@ async fn measure<S: Store>(store: S, devices: usize) -> anyhow::Result<Figures> 
     let t = Instant::now();
     let changes = registry.trigger_manual_sync(&partner).await?;
     let sync = t.elapsed();
-    Ok(Figures { import, partner: partner_time, sync, sync_devices, published: changes.published })
+    Ok(Figures {
+        import,
+        partner: partner_time,
+        sync,
+        sync_devices,
+        published: changes.published,
+    })
 }
 
 /// The storage floor on SQLite: the device rows, raw, one transaction, no indexes, own file.
 async fn sqlite_floor(dir: &std::path::Path, devices: usize) -> anyhow::Result<Duration> {
     let url = format!("sqlite://{}?mode=rwc", dir.join("floor.db").display());
     let mut conn = sqlx::SqliteConnection::connect(&url).await?;
-    sqlx::query("PRAGMA journal_mode = WAL").execute(&mut conn).await?;
-    sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut conn).await?;
+    sqlx::query("PRAGMA journal_mode = WAL")
+        .execute(&mut conn)
+        .await?;
+    sqlx::query("PRAGMA synchronous = NORMAL")
+        .execute(&mut conn)
+        .await?;
     floor(&mut conn, devices, "BLOB").await
 }
 
@@ -185,8 +220,12 @@ async fn floor<C: Floor>(conn: &mut C, devices: usize, blob: &str) -> anyhow::Re
 
 async fn fresh_postgres(base: &str) -> anyhow::Result<String> {
     let name = format!("hangar_bench_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(base).await.context("connect to PostgreSQL")?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+    let mut admin = sqlx::PgConnection::connect(base)
+        .await
+        .context("connect to PostgreSQL")?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await?;
     admin.close().await?;
     Ok(hangar_store_tests::replace_database(base, &name))
 }
@@ -199,7 +238,10 @@ pub fn run(devices: usize, backend: &str, database_url: Option<&str>) -> anyhow:
     if devices == 0 {
         bail!("--devices must be at least 1");
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let dir = tempfile::tempdir()?;
         let (figures, floor) = match backend {

@@ -43,6 +43,10 @@ enum What {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().what {
         What::Hash { fixtures, seconds } => hash::run(&fixtures, seconds),
-        What::Import { devices, backend, database_url } => import::run(devices, &backend, database_url.as_deref()),
+        What::Import {
+            devices,
+            backend,
+            database_url,
+        } => import::run(devices, &backend, database_url.as_deref()),
     }
 }
