@@ -22,8 +22,8 @@ enum What {
         /// The fixtures directory (import CSVs with real hashes).
         #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/hwhash"))]
         fixtures: PathBuf,
-        /// Seconds per measurement.
-        #[arg(long, default_value_t = 3.0)]
+        /// Seconds of interleaved measurement rounds.
+        #[arg(long, default_value_t = 6.0)]
         seconds: f64,
     },
     /// Registry import and sync end to end, against the raw-insert storage floor.
