@@ -99,9 +99,15 @@ async fn first_start<S: ApiStore>(registry: &Registry<S>, data_dir: &Path) -> an
     if !registry.list_tenants(&system).await?.is_empty() {
         return Ok(());
     }
-    let tenant = registry
+    let tenant = match registry
         .create_tenant(&system, "Default", "default.onmicrosoft.com")
-        .await?;
+        .await
+    {
+        Ok(t) => t,
+        // Another process sharing the database started first and did this.
+        Err(hangar_core::CoreError::Conflict(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
     let scope = authorize(&system, tenant.id)?;
     let issued = registry
         .issue_token(&scope, Role::Admin, "first-start", None)
