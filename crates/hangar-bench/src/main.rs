@@ -1,6 +1,7 @@
 //! End-to-end benchmarks: `cargo run --release -p hangar-bench -- <what>`. Each prints its figure
 //! and the ratio to a floor measured in the same run.
 
+mod csv;
 mod hash;
 mod import;
 
@@ -21,8 +22,8 @@ enum What {
         /// The fixtures directory (import CSVs with real hashes).
         #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/hwhash"))]
         fixtures: PathBuf,
-        /// Seconds per measurement.
-        #[arg(long, default_value_t = 3.0)]
+        /// Seconds of interleaved measurement rounds.
+        #[arg(long, default_value_t = 6.0)]
         seconds: f64,
     },
     /// Registry import and sync end to end, against the raw-insert storage floor.
@@ -38,6 +39,12 @@ enum What {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// `hangar csv check` throughput on a generated import file, with peak memory.
+    Csv {
+        /// Rows in the generated file.
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -48,5 +55,6 @@ fn main() -> anyhow::Result<()> {
             backend,
             database_url,
         } => import::run(devices, &backend, database_url.as_deref()),
+        What::Csv { rows } => csv::run(rows),
     }
 }

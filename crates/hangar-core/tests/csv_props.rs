@@ -13,6 +13,14 @@ fn read_everything(bytes: &[u8], intune: bool) {
     assert!(report.findings.iter().all(|f| f.file == "fuzz.csv"));
     let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
     assert!(report.summary.rows <= lines);
+    for finding in &report.findings {
+        if let Some(line) = finding.line {
+            assert!(
+                line >= 1 && line <= lines,
+                "{finding} in a {lines}-line input"
+            );
+        }
+    }
     if let Ok(reader) = Reader::new(bytes, "fuzz.csv", ReadOptions { intune }) {
         for row in reader.flatten() {
             assert!(

@@ -660,6 +660,15 @@ mod tests {
     }
 
     #[test]
+    fn from_kind_agrees_with_every_field() {
+        for field in TextField::ALL {
+            assert_eq!(TextField::from_kind(field.kind()), Some(field));
+        }
+        assert_eq!(TextField::from_kind(12), None);
+        assert_eq!(TextField::from_kind(0x5343), None);
+    }
+
+    #[test]
     fn text_encodings() {
         let t = TextRecord::new(TextField::GpuName, "Intel|UHD");
         assert_eq!(t.raw.len(), 18);

@@ -14,15 +14,16 @@
 //! | 8 | `/sys/class/net/*` with a `device` link; `/sys/class/bluetooth` + debugfs |
 //! | 9, 27 | EDID of the internal panel in `/sys/class/drm/*-{eDP,LVDS,DSI}-*` |
 //! | 10 | SMBIOS type 3; power role from the ACPI FADT (`/sys/firmware/acpi/tables/FACP`) |
-//! | 13 | `/sys/class/tpm/tpm0/tpm_version_major` (major version only) |
-//! | 11 | a random 32-byte id (method 3, UEFI_VARIABLE_RANDOMSEED): the TPM EK is not read |
+//! | 13, 25 | TPM 2.0 commands through `/dev/tpmrm0` (see [`tpm`]); else `/sys/class/tpm/tpm0/tpm_version_major` (major version only) |
+//! | 11 | SHA-256 of the EK (method 1, TPM_EK); without one a random 32-byte id (method 3, UEFI_VARIABLE_RANDOMSEED) |
 //! | 12, 14–23 | the raw SMBIOS table `/sys/firmware/dmi/tables/DMI` (types 0, 1, 2) |
 //!
-//! Not available on Linux, always reported missing: TPM EK (25), product key id and part number
-//! (24, 26), GPU records (29, 30), digitizer capabilities (part of 10).
+//! Not available on Linux, always reported missing: product key id and part number (24, 26), GPU
+//! records (29, 30), digitizer capabilities (part of 10).
 
 pub mod display;
 pub mod dmi;
+pub mod tpm;
 
 mod cpu;
 mod net;
@@ -35,6 +36,7 @@ use crate::encode::EncodeError;
 use crate::enums::*;
 use crate::model::*;
 use dmi::{SmbiosString, Structure, Table};
+use sha2::{Digest, Sha256};
 use std::io;
 use std::path::{Path, PathBuf};
 use time::{OffsetDateTime, UtcOffset};
@@ -92,7 +94,8 @@ pub struct Options {
     /// The local offset from UTC; when unset, the one `etc/localtime` below the root gives for
     /// the collection time (UTC if there is none).
     pub local_offset: Option<UtcOffset>,
-    /// The offline device id (record 11, method 3); 32 bytes from `/dev/urandom` when unset.
+    /// The offline device id (record 11, method 3) used when the TPM EK cannot be read; 32 bytes
+    /// from `/dev/urandom` when unset.
     pub offline_id: Option<[u8; 32]>,
 }
 
@@ -215,6 +218,16 @@ impl<'a> Smbios<'a> {
 
 /// [`collect`] with the clock, time zone, architecture and offline id given.
 pub fn collect_with(root: &Path, options: &Options) -> Collected {
+    collect_with_tpm(root, options, None)
+}
+
+/// [`collect_with`] sending TPM commands through `transport` instead of the device
+/// `dev/tpmrm0` below the root.
+pub fn collect_with_tpm(
+    root: &Path,
+    options: &Options,
+    transport: Option<&mut dyn tpm::TpmTransport>,
+) -> Collected {
     let mut ctx = Ctx {
         root: root.to_path_buf(),
         missing: Vec::new(),
@@ -342,21 +355,29 @@ pub fn collect_with(root: &Path, options: &Options) -> Collected {
     records.push(Record::Chassis(chassis(&mut ctx, &smbios, &dmi_path)));
 
     // 13, 25: TPM.
-    if let Some(version) = tpm_version(&mut ctx) {
+    let tpm = tpm::collect(&mut ctx, transport);
+    if let Some(version) = &tpm.version {
         records.push(text(TextField::TpmVersion, version.as_bytes()));
     }
-    ctx.missing_at(
-        "TpmEkPub",
-        &ctx.path("dev/tpmrm0"),
-        "reading the TPM endorsement key is not supported yet; the offline id uses a random seed instead",
-    );
+    if let Some(ek) = &tpm.ek {
+        records.push(Record::TpmEkPub(ek.clone()));
+    }
 
-    // 11: offline device id, method 3 (UEFI_VARIABLE_RANDOMSEED) as Windows uses without a TPM.
-    match options.offline_id.map(Ok).unwrap_or_else(random_id) {
-        Ok(id) => records.push(Record::OfflineDeviceId(OfflineDeviceId {
+    // 11: offline device id: SHA-256 of the EK, method 1 (TPM_EK), flag 0, as in Windows' hashes
+    // with a TPM; without an EK method 3 (UEFI_VARIABLE_RANDOMSEED), flag 1, a random id.
+    let offline = match &tpm.ek {
+        Some(ek) => Ok((1, 0, <[u8; 32]>::from(Sha256::digest(ek)))),
+        None => options
+            .offline_id
+            .map(Ok)
+            .unwrap_or_else(random_id)
+            .map(|id| (3, 1, id)),
+    };
+    match offline {
+        Ok((method, flag, id)) => records.push(Record::OfflineDeviceId(OfflineDeviceId {
             status: 0,
-            method: OfflineIdMethod(3),
-            flag: 1,
+            method: OfflineIdMethod(method),
+            flag,
             reserved: 0,
             id: id.to_vec(),
             extra: Vec::new(),
@@ -597,35 +618,6 @@ fn chassis(ctx: &mut Ctx, smbios: &Smbios<'_>, dmi_path: &Path) -> Chassis {
         max_touches: 0,
         extra: Vec::new(),
     }
-}
-
-/// Record 13, when a TPM is present. Only the major version is known without TPM commands.
-fn tpm_version(ctx: &mut Ctx) -> Option<String> {
-    let class = ctx.path("sys/class/tpm/tpm0");
-    let rm = ctx.path("dev/tpmrm0");
-    let has_rm = std::fs::symlink_metadata(&rm).is_ok();
-    if !class.exists() && !has_rm {
-        return None; // no TPM: no 13, no 25
-    }
-    let major = std::fs::read_to_string(class.join("tpm_version_major"))
-        .ok()
-        .map(|s| s.trim().to_string());
-    let version = match major.as_deref() {
-        Some("2") => "2.0",
-        Some("1") => "1.2",
-        _ if has_rm => "2.0", // only TPM 2.0 has a resource manager device
-        _ => {
-            ctx.missing_at(
-                "TpmVersion",
-                &class.join("tpm_version_major"),
-                "a TPM is present but its version is unknown",
-            );
-            return None;
-        }
-    };
-    let reason = "only the major version is known: revision, vendor and firmware need TPM2_GetCapability, not supported yet";
-    ctx.missing_at("TpmVersion", &class, reason);
-    Some(format!("TPM-Version:{version}"))
 }
 
 #[cfg(test)]
