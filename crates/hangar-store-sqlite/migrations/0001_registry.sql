@@ -62,7 +62,7 @@ CREATE TABLE device_keys (
     key TEXT PRIMARY KEY,
     device_id TEXT NOT NULL,
     tenant_id TEXT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX device_keys_device ON device_keys (device_id);
 
 CREATE TABLE imported_devices (
