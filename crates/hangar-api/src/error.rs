@@ -134,7 +134,12 @@ impl From<CoreError> for ApiError {
                     ZtdError::StorageError => StatusCode::SERVICE_UNAVAILABLE,
                     _ => StatusCode::BAD_REQUEST,
                 };
-                ApiError::new(status, error.name(), message)
+                let retry_after =
+                    (status == StatusCode::SERVICE_UNAVAILABLE).then(|| Duration::from_secs(5));
+                ApiError {
+                    retry_after,
+                    ..ApiError::new(status, error.name(), message)
+                }
             }
             CoreError::NotFound { what } => ApiError::not_found(format!("{what} not found")),
             CoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "Conflict", m),
@@ -197,3 +202,69 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn core_errors_map_to_graph_statuses() {
+        let cases: Vec<(CoreError, u16, &str)> = vec![
+            (
+                CoreError::NotFound { what: "device" },
+                404,
+                "ResourceNotFound",
+            ),
+            (CoreError::Conflict("x".into()), 409, "Conflict"),
+            (CoreError::Validation("x".into()), 400, "BadRequest"),
+            (CoreError::Forbidden("x".into()), 403, "Forbidden"),
+            (
+                CoreError::RateLimited {
+                    retry_after: Duration::from_millis(1500),
+                },
+                429,
+                "TooManyRequests",
+            ),
+            (
+                CoreError::device(ZtdError::InvalidZtdHardwareHash, "x"),
+                400,
+                "InvalidZtdHardwareHash",
+            ),
+            (
+                CoreError::device(ZtdError::StorageError, "x"),
+                503,
+                "StorageError",
+            ),
+            (
+                CoreError::Store(StoreError::Backend("secret detail".into())),
+                503,
+                "ServiceUnavailable",
+            ),
+            (
+                CoreError::Store(StoreError::Corrupt("secret detail".into())),
+                500,
+                "InternalServerError",
+            ),
+        ];
+        for (e, status, code) in cases {
+            let a = ApiError::from(e);
+            assert_eq!((a.status.as_u16(), a.code.as_str()), (status, code));
+            assert!(
+                !a.message.contains("secret detail"),
+                "storage details stay in the log"
+            );
+            let res = a.into_response();
+            if status == 429 {
+                assert_eq!(
+                    res.headers()
+                        .get(header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok()),
+                    Some("2")
+                );
+            }
+            if status == 503 {
+                assert!(res.headers().contains_key(header::RETRY_AFTER));
+            }
+        }
+    }
+}

@@ -948,3 +948,22 @@ async fn jobs_queued_without_a_wake_up_are_found_by_the_worker_polling() {
         .await;
     assert_eq!(done[0]["state"]["deviceImportStatus"], "complete");
 }
+
+#[tokio::test]
+async fn the_powershell_modules_order_identifier_is_the_group_tag() {
+    let env = env().await;
+    let mut e = entry("ORDER-1");
+    e["orderIdentifier"] = json!("Kiosks");
+    e["@odata.type"] = json!("#microsoft.graph.importedWindowsAutopilotDeviceIdentity");
+    e["state"] = json!({"deviceImportStatus": "pending", "deviceRegistrationId": "", "deviceErrorCode": 0, "deviceErrorName": ""});
+    let r = env.post_json(IMPORTED, &env.a.admin, &e).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["groupTag"], "Kiosks");
+    let id = r.body["id"].as_str().expect("id").to_string();
+    let row = env.wait_rows(&env.a.admin, &[id]).await;
+    let reg = row[0]["state"]["deviceRegistrationId"]
+        .as_str()
+        .expect("registered");
+    let d = env.get(&format!("{DEVICES}/{reg}"), &env.a.admin).await;
+    assert_eq!(d.body["groupTag"], "Kiosks");
+}

@@ -11,8 +11,8 @@ use time::OffsetDateTime;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A UNIQUE index refused a write: another registration took one of the identity keys (or an
-    /// id collided). Callers re-check and retry.
+    /// A concurrent write won: a UNIQUE index refused this one (another registration took one of
+    /// the identity keys), or the database broke a deadlock. Callers re-check and retry.
     #[error("unique constraint violated: {0}")]
     UniqueViolation(String),
     /// Anything else from the database (connection lost, disk full, ...).

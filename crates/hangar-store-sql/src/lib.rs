@@ -115,11 +115,15 @@ macro_rules! impl_store {
                 resource_name, sku_number, system_family, azure_active_directory_device_id, managed_device_id, display_name, \
                 azure_ad_device_id, profile_status, profile_detailed_status, profile_assigned, device_account_upn, \
                 device_account_password, device_friendly_name, remediation_state, remediation_modified, \
-                userless_enrollment_status, hardware_hash, source, registered_by, import_id, created, updated, published, \
+                userless_enrollment_status, hash_id, source, registered_by, import_id, created, updated, published, \
                 pending_removal";
 
             const IMPORTED_COLUMNS: &str = "id, tenant_id, import_id, seq, group_tag, serial_number, product_key, \
-                hardware_identifier, assigned_user, status, device_registration_id, error_code, created";
+                assigned_user, status, device_registration_id, error_code, created";
+
+            const IMPORTED_SELECT: &str = "SELECT i.id, i.tenant_id, i.import_id, i.seq, i.group_tag, i.serial_number, \
+                i.product_key, i.assigned_user, i.status, i.device_registration_id, i.error_code, i.created, \
+                h.bytes FROM imported_devices i JOIN hashes h ON h.id = i.id";
 
             fn s(r: &DbRow, c: &str) -> StoreResult<String> {
                 r.try_get::<String, _>(c).map_err(map_err)
@@ -142,7 +146,7 @@ macro_rules! impl_store {
                 parse(&v).ok_or_else(|| corrupt(c, &v))
             }
 
-            fn device_from_row(r: &DbRow, with_hash: bool) -> StoreResult<AutopilotDevice> {
+            fn device_from_row(r: &DbRow) -> StoreResult<AutopilotDevice> {
                 Ok(AutopilotDevice {
                     id: uuid_of(r, "id", DeviceId::parse)?,
                     tenant_id: uuid_of(r, "tenant_id", TenantId::parse)?,
@@ -176,7 +180,7 @@ macro_rules! impl_store {
                     remediation_state: enum_of(r, "remediation_state", RemediationState::parse)?,
                     remediation_state_last_modified: from_opt_micros(oi(r, "remediation_modified")?),
                     userless_enrollment_status: enum_of(r, "userless_enrollment_status", UserlessEnrollmentStatus::parse)?,
-                    hardware_hash: if with_hash { r.try_get::<Vec<u8>, _>("hardware_hash").map_err(map_err)? } else { Vec::new() },
+                    hardware_hash: Vec::new(),
                     identity_keys: hwhash::IdentityKeys::default(),
                     source: enum_of(r, "source", RegistrationSource::parse)?,
                     registered_by: s(r, "registered_by")?,
@@ -204,7 +208,7 @@ macro_rules! impl_store {
                     group_tag: s(r, "group_tag")?,
                     serial_number: s(r, "serial_number")?,
                     product_key: s(r, "product_key")?,
-                    hardware_identifier: r.try_get::<Vec<u8>, _>("hardware_identifier").map_err(map_err)?,
+                    hardware_identifier: r.try_get::<Vec<u8>, _>("bytes").map_err(map_err)?,
                     assigned_user_principal_name: s(r, "assigned_user")?,
                     state: ImportState {
                         status,
@@ -333,10 +337,18 @@ macro_rules! impl_store {
                     if devices.iter().any(|d| d.tenant_id != scope.tenant_id()) {
                         return Err(StoreError::Backend("a registration outside the scope's tenant".into()));
                     }
+                    // A device made from an imported row shares that row's stored hash.
+                    let from_row: std::collections::HashMap<DeviceId, String> = outcomes
+                        .iter()
+                        .filter_map(|o| o.state.device_registration_id.map(|d| (d, o.row.to_string())))
+                        .collect();
+                    let hash_ids: Vec<String> =
+                        devices.iter().map(|d| from_row.get(&d.id).cloned().unwrap_or_else(|| d.id.to_string())).collect();
+                    let own: Vec<&AutopilotDevice> = devices.iter().filter(|d| !from_row.contains_key(&d.id)).collect();
                     let mut tx = self.writer().begin().await.map_err(map_err)?;
-                    for chunk in devices.chunks(CHUNK) {
+                    for (chunk, ids) in devices.chunks(CHUNK).zip(hash_ids.chunks(CHUNK)) {
                         let mut qb = QueryBuilder::<$db>::new(format!("INSERT INTO devices ({DEVICE_COLUMNS}) "));
-                        qb.push_values(chunk, |mut b, d| {
+                        qb.push_values(chunk.iter().zip(ids), |mut b, (d, hash_id)| {
                             b.push_bind(d.id.to_string())
                                 .push_bind(tenant.clone())
                                 .push_bind(d.group_tag.clone())
@@ -365,7 +377,7 @@ macro_rules! impl_store {
                                 .push_bind(d.remediation_state.as_str())
                                 .push_bind(opt_micros(d.remediation_state_last_modified))
                                 .push_bind(d.userless_enrollment_status.as_str())
-                                .push_bind(d.hardware_hash.clone())
+                                .push_bind(hash_id.clone())
                                 .push_bind(d.source.as_str())
                                 .push_bind(d.registered_by.clone())
                                 .push_bind(d.import_id.clone())
@@ -373,6 +385,13 @@ macro_rules! impl_store {
                                 .push_bind(to_micros(d.updated))
                                 .push_bind(i64::from(d.published))
                                 .push_bind(i64::from(d.pending_removal));
+                        });
+                        qb.build().execute(&mut *tx).await.map_err(map_err)?;
+                    }
+                    for chunk in own.chunks(CHUNK) {
+                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO hashes (id, tenant_id, bytes) ");
+                        qb.push_values(chunk, |mut b, d| {
+                            b.push_bind(d.id.to_string()).push_bind(tenant.clone()).push_bind(d.hardware_hash.clone());
                         });
                         qb.build().execute(&mut *tx).await.map_err(map_err)?;
                     }
@@ -398,7 +417,9 @@ macro_rules! impl_store {
                                 .push_bind(o.state.device_registration_id.map(|d| d.to_string()))
                                 .push_bind(i64::from(o.state.error_code()));
                         });
-                        qb.push(") AS v WHERE imported_devices.id = v.column1 AND imported_devices.tenant_id = ");
+                        // `|| ''` keeps SQLite from driving the join by the tenant index (a scan of the
+                        // tenant's rows per VALUES row); the primary key on id drives it instead.
+                        qb.push(") AS v WHERE imported_devices.id = v.column1 AND imported_devices.tenant_id || '' = ");
                         qb.push_bind(tenant.clone());
                         qb.build().execute(&mut *tx).await.map_err(map_err)?;
                     }
@@ -413,7 +434,16 @@ macro_rules! impl_store {
                         .await
                         .map_err(map_err)?;
                     let Some(row) = row else { return Ok(None) };
-                    let mut d = device_from_row(&row, true)?;
+                    let mut d = device_from_row(&row)?;
+                    let hash = sqlx::query("SELECT bytes FROM hashes WHERE tenant_id = $1 AND id = $2")
+                        .bind(scope.tenant_id().to_string())
+                        .bind(s(&row, "hash_id")?)
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(map_err)?;
+                    if let Some(h) = hash {
+                        d.hardware_hash = h.try_get::<Vec<u8>, _>("bytes").map_err(map_err)?;
+                    }
                     let keys = sqlx::query("SELECT key FROM device_keys WHERE tenant_id = $1 AND device_id = $2")
                         .bind(scope.tenant_id().to_string())
                         .bind(id.to_string())
@@ -431,8 +461,7 @@ macro_rules! impl_store {
                     filter: Option<&Filter<DeviceField>>,
                     page: &PageRequest,
                 ) -> StoreResult<Page<AutopilotDevice>> {
-                    let columns = DEVICE_COLUMNS.replace("hardware_hash, ", "");
-                    let mut qb = QueryBuilder::<$db>::new(format!("SELECT {columns} FROM devices WHERE tenant_id = "));
+                    let mut qb = QueryBuilder::<$db>::new(format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant_id = "));
                     qb.push_bind(scope.tenant_id().to_string());
                     qb.push(" AND published = 1");
                     if let Some(last) = after(page) {
@@ -447,7 +476,7 @@ macro_rules! impl_store {
                     qb.push(" ORDER BY id LIMIT ");
                     qb.push_bind(page.top as i64 + 1);
                     let rows = qb.build().fetch_all(self.reader()).await.map_err(map_err)?;
-                    let mut items: Vec<AutopilotDevice> = rows.iter().map(|r| device_from_row(r, false)).collect::<StoreResult<_>>()?;
+                    let mut items: Vec<AutopilotDevice> = rows.iter().map(device_from_row).collect::<StoreResult<_>>()?;
                     let next = if items.len() > page.top {
                         items.truncate(page.top);
                         items.last().map(|d| encode_skiptoken(&d.id.to_string()))
@@ -512,15 +541,15 @@ macro_rules! impl_store {
                     let mut tx = self.writer().begin().await.map_err(map_err)?;
                     let deleted = sqlx::query(
                         "DELETE FROM devices WHERE tenant_id = $1 AND id = $2 AND NOT EXISTS \
-                         (SELECT 1 FROM managed_devices m WHERE m.tenant_id = $1 AND m.autopilot_device_id = $2)",
+                         (SELECT 1 FROM managed_devices m WHERE m.tenant_id = $1 AND m.autopilot_device_id = $2) \
+                         RETURNING hash_id",
                     )
                     .bind(&tenant)
                     .bind(&id_text)
-                    .execute(&mut *tx)
+                    .fetch_optional(&mut *tx)
                     .await
-                    .map_err(map_err)?
-                    .rows_affected();
-                    if deleted == 0 {
+                    .map_err(map_err)?;
+                    let Some(deleted) = deleted else {
                         let exists = sqlx::query("SELECT 1 AS one FROM devices WHERE tenant_id = $1 AND id = $2")
                             .bind(&tenant)
                             .bind(&id_text)
@@ -529,7 +558,16 @@ macro_rules! impl_store {
                             .map_err(map_err)?
                             .is_some();
                         return Ok(if exists { DeleteDevice::Enrolled } else { DeleteDevice::NotFound });
-                    }
+                    };
+                    sqlx::query(
+                        "DELETE FROM hashes WHERE tenant_id = $1 AND id = $2 AND NOT EXISTS \
+                         (SELECT 1 FROM imported_devices i WHERE i.id = $2)",
+                    )
+                    .bind(&tenant)
+                    .bind(s(&deleted, "hash_id")?)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
                     for sql in [
                         "DELETE FROM device_keys WHERE tenant_id = $1 AND device_id = $2",
                         "DELETE FROM directory_devices WHERE tenant_id = $1 AND autopilot_device_id = $2",
@@ -592,12 +630,16 @@ macro_rules! impl_store {
                                 .push_bind(r.group_tag.clone())
                                 .push_bind(r.serial_number.clone())
                                 .push_bind(r.product_key.clone())
-                                .push_bind(r.hardware_identifier.clone())
                                 .push_bind(r.assigned_user_principal_name.clone())
                                 .push_bind(r.state.status.as_str())
                                 .push_bind(r.state.device_registration_id.map(|d| d.to_string()))
                                 .push_bind(i64::from(r.state.error_code()))
                                 .push_bind(to_micros(r.created));
+                        });
+                        qb.build().execute(&mut *tx).await.map_err(map_err)?;
+                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO hashes (id, tenant_id, bytes) ");
+                        qb.push_values(chunk, |mut b, r| {
+                            b.push_bind(r.id.to_string()).push_bind(tenant.clone()).push_bind(r.hardware_identifier.clone());
                         });
                         qb.build().execute(&mut *tx).await.map_err(map_err)?;
                     }
@@ -615,7 +657,7 @@ macro_rules! impl_store {
                 }
 
                 async fn get_imported(&self, scope: &TenantScope, id: ImportedDeviceId) -> StoreResult<Option<ImportedDevice>> {
-                    let row = sqlx::query(&format!("SELECT {IMPORTED_COLUMNS} FROM imported_devices WHERE tenant_id = $1 AND id = $2"))
+                    let row = sqlx::query(&format!("{IMPORTED_SELECT} WHERE i.tenant_id = $1 AND i.id = $2"))
                         .bind(scope.tenant_id().to_string())
                         .bind(id.to_string())
                         .fetch_optional(self.reader())
@@ -630,17 +672,17 @@ macro_rules! impl_store {
                     import_id: Option<&str>,
                     page: &PageRequest,
                 ) -> StoreResult<Page<ImportedDevice>> {
-                    let mut qb = QueryBuilder::<$db>::new(format!("SELECT {IMPORTED_COLUMNS} FROM imported_devices WHERE tenant_id = "));
+                    let mut qb = QueryBuilder::<$db>::new(format!("{IMPORTED_SELECT} WHERE i.tenant_id = "));
                     qb.push_bind(scope.tenant_id().to_string());
                     if let Some(import_id) = import_id {
-                        qb.push(" AND import_id = ");
+                        qb.push(" AND i.import_id = ");
                         qb.push_bind(import_id.to_string());
                     }
                     if let Some(last) = after(page) {
-                        qb.push(" AND id > ");
+                        qb.push(" AND i.id > ");
                         qb.push_bind(last);
                     }
-                    qb.push(" ORDER BY id LIMIT ");
+                    qb.push(" ORDER BY i.id LIMIT ");
                     qb.push_bind(page.top as i64 + 1);
                     let rows = qb.build().fetch_all(self.reader()).await.map_err(map_err)?;
                     let mut items: Vec<ImportedDevice> = rows.iter().map(imported_from_row).collect::<StoreResult<_>>()?;
@@ -654,20 +696,31 @@ macro_rules! impl_store {
                 }
 
                 async fn delete_imported(&self, scope: &TenantScope, id: ImportedDeviceId) -> StoreResult<bool> {
+                    let mut tx = self.writer().begin().await.map_err(map_err)?;
                     let n = sqlx::query("DELETE FROM imported_devices WHERE tenant_id = $1 AND id = $2")
                         .bind(scope.tenant_id().to_string())
                         .bind(id.to_string())
-                        .execute(self.writer())
+                        .execute(&mut *tx)
                         .await
                         .map_err(map_err)?
                         .rows_affected();
+                    sqlx::query(
+                        "DELETE FROM hashes WHERE tenant_id = $1 AND id = $2 AND NOT EXISTS \
+                         (SELECT 1 FROM devices d WHERE d.hash_id = $2)",
+                    )
+                        .bind(scope.tenant_id().to_string())
+                        .bind(id.to_string())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
+                    tx.commit().await.map_err(map_err)?;
                     Ok(n > 0)
                 }
 
                 async fn unknown_rows(&self, scope: &TenantScope, import_id: &str, limit: usize) -> StoreResult<Vec<ImportedDevice>> {
                     let rows = sqlx::query(&format!(
-                        "SELECT {IMPORTED_COLUMNS} FROM imported_devices WHERE tenant_id = $1 AND import_id = $2 \
-                         AND status = 'unknown' ORDER BY seq LIMIT $3"
+                        "{IMPORTED_SELECT} WHERE i.tenant_id = $1 AND i.import_id = $2 AND i.status = 'unknown' \
+                         ORDER BY i.seq LIMIT $3"
                     ))
                     .bind(scope.tenant_id().to_string())
                     .bind(import_id)
@@ -885,14 +938,15 @@ macro_rules! impl_store {
                     .await
                     .map_err(map_err)?
                     .rows_affected();
-                    sqlx::query(
+                    for sql in [
                         "DELETE FROM directory_devices WHERE tenant_id = $1 AND autopilot_device_id IN \
                          (SELECT id FROM devices WHERE tenant_id = $1 AND pending_removal = 1)",
-                    )
-                    .bind(&tenant)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_err)?;
+                        "DELETE FROM hashes WHERE tenant_id = $1 AND id IN \
+                         (SELECT hash_id FROM devices WHERE tenant_id = $1 AND pending_removal = 1) \
+                         AND NOT EXISTS (SELECT 1 FROM imported_devices i WHERE i.id = hashes.id)",
+                    ] {
+                        sqlx::query(sql).bind(&tenant).execute(&mut *tx).await.map_err(map_err)?;
+                    }
                     let removed = sqlx::query("DELETE FROM devices WHERE tenant_id = $1 AND pending_removal = 1")
                         .bind(&tenant)
                         .execute(&mut *tx)

@@ -43,7 +43,7 @@ CREATE TABLE devices (
     remediation_state TEXT NOT NULL,
     remediation_modified BIGINT,
     userless_enrollment_status TEXT NOT NULL,
-    hardware_hash BLOB NOT NULL,
+    hash_id TEXT NOT NULL,
     source TEXT NOT NULL,
     registered_by TEXT NOT NULL,
     import_id TEXT,
@@ -52,15 +52,17 @@ CREATE TABLE devices (
     published BIGINT NOT NULL,
     pending_removal BIGINT NOT NULL
 );
-CREATE INDEX devices_list ON devices (tenant_id, published, id);
+-- Not on published: publishing (sync) then moves no index entries.
+CREATE INDEX devices_list ON devices (tenant_id, id);
 CREATE INDEX devices_serial ON devices (tenant_id, serial_number);
+CREATE INDEX devices_hash ON devices (hash_id);
 
 -- One device, one tenant: every identity key (TPM EK hash, SMBIOS UUID, tuple, PKID) once.
 CREATE TABLE device_keys (
     key TEXT PRIMARY KEY,
     device_id TEXT NOT NULL,
     tenant_id TEXT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX device_keys_device ON device_keys (device_id);
 
 CREATE TABLE imported_devices (
@@ -71,7 +73,6 @@ CREATE TABLE imported_devices (
     group_tag TEXT NOT NULL,
     serial_number TEXT NOT NULL,
     product_key TEXT NOT NULL,
-    hardware_identifier BLOB NOT NULL,
     assigned_user TEXT NOT NULL,
     status TEXT NOT NULL,
     device_registration_id TEXT,
@@ -80,6 +81,16 @@ CREATE TABLE imported_devices (
 );
 CREATE INDEX imported_by_import ON imported_devices (tenant_id, import_id, status, seq);
 CREATE INDEX imported_list ON imported_devices (tenant_id, id);
+
+-- Hardware hashes, stored once: an imported row's hash has the row's id and its registration
+-- points at it (hash_id), so an import writes 3000 bytes per device once, and updating a row's
+-- state or publishing a device never rewrites them. A partner registration's hash has the
+-- device's id. A hash goes when neither its row nor its device is left.
+CREATE TABLE hashes (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    bytes BLOB NOT NULL
+);
 
 CREATE TABLE jobs (
     id INTEGER PRIMARY KEY,

@@ -190,6 +190,9 @@ pub struct ImportedIdentityInput {
     /// Base64, padded or not.
     pub hardware_identifier: Option<String>,
     pub assigned_user_principal_name: Option<String>,
+    /// The group tag under its old beta name, still sent by the WindowsAutopilotIntune PowerShell
+    /// module (and so by `Get-WindowsAutopilotInfo -Online`); `groupTag` wins when both are set.
+    pub order_identifier: Option<String>,
 }
 
 impl ImportedIdentityInput {
@@ -203,7 +206,9 @@ impl ImportedIdentityInput {
             serial_number: text(self.serial_number),
             product_key: text(self.product_key),
             hardware_hash: hash,
-            group_tag: text(self.group_tag),
+            group_tag: crate::body::present(self.group_tag)
+                .or(self.order_identifier)
+                .unwrap_or_default(),
             assigned_user_principal_name: text(self.assigned_user_principal_name),
         }
     }

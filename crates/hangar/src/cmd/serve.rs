@@ -99,9 +99,15 @@ async fn first_start<S: ApiStore>(registry: &Registry<S>, data_dir: &Path) -> an
     if !registry.list_tenants(&system).await?.is_empty() {
         return Ok(());
     }
-    let tenant = registry
+    let tenant = match registry
         .create_tenant(&system, "Default", "default.onmicrosoft.com")
-        .await?;
+        .await
+    {
+        Ok(t) => t,
+        // Another process sharing the database started first and did this.
+        Err(hangar_core::CoreError::Conflict(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
     let scope = authorize(&system, tenant.id)?;
     let issued = registry
         .issue_token(&scope, Role::Admin, "first-start", None)
@@ -137,29 +143,33 @@ pub fn write_secret_file(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers the SIGTERM and Ctrl-C handlers at once (so that a signal arriving right after the
+/// "listening" line is not lost) and returns a future that resolves on the first of them.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot handle Ctrl-C")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+            tracing::info!("shutting down: finishing requests in flight");
+        })
     }
-    tracing::info!("shutting down: finishing requests in flight");
+    #[cfg(not(unix))]
+    {
+        Ok(async move {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down: finishing requests in flight");
+        })
+    }
 }
 
 async fn serve<S: ApiStore>(store: S, args: &ServeArgs) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal()?;
     let registry = Registry::new(store);
     first_start(&registry, &args.db.data_dir).await?;
     let config = ApiConfig {
@@ -200,7 +210,7 @@ async fn serve<S: ApiStore>(store: S, args: &ServeArgs) -> anyhow::Result<()> {
             let handle = axum_server::Handle::new();
             let h = handle.clone();
             tokio::spawn(async move {
-                shutdown_signal().await;
+                shutdown.await;
                 h.graceful_shutdown(Some(Duration::from_secs(30)));
             });
             axum_server::from_tcp_rustls(listener, tls)
@@ -215,7 +225,7 @@ async fn serve<S: ApiStore>(store: S, args: &ServeArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {}", args.listen))?;
             eprintln!("hangar listening on http://{}", listener.local_addr()?);
             axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
+                .with_graceful_shutdown(shutdown)
                 .await
                 .context("the HTTP server failed")?;
         }
