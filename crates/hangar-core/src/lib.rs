@@ -1,6 +1,7 @@
 //! Hangar's domain: no HTTP, no SQL.
 
 pub mod authz;
+pub mod credentials;
 pub mod csv;
 pub mod error;
 pub mod model;

@@ -10,11 +10,18 @@ use std::time::Duration;
 pub use hangar_core::store::StoreError;
 
 fn migrator() -> sqlx::migrate::Migrator {
-    hangar_store_sql::migrator(&[(
-        1,
-        "registry",
-        include_str!("../migrations/0001_registry.sql"),
-    )])
+    hangar_store_sql::migrator(&[
+        (
+            1,
+            "registry",
+            include_str!("../migrations/0001_registry.sql"),
+        ),
+        (
+            100,
+            "credentials",
+            include_str!("../migrations/0100_credentials.sql"),
+        ),
+    ])
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -66,3 +73,4 @@ impl PostgresStore {
 }
 
 hangar_store_sql::impl_store!(PostgresStore, sqlx::Postgres);
+hangar_store_sql::impl_credential_store!(PostgresStore, sqlx::Postgres);

@@ -4,6 +4,8 @@
 //! instantiates it for its own pool type. What differs (connection setup, migrations, the
 //! job-claim statement) stays in the backend crates.
 
+mod credentials;
+
 use hangar_core::model::DeviceField;
 use hangar_core::store::StoreError;
 

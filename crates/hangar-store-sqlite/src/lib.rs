@@ -11,11 +11,18 @@ use std::time::Duration;
 pub use hangar_core::store::StoreError;
 
 fn migrator() -> sqlx::migrate::Migrator {
-    hangar_store_sql::migrator(&[(
-        1,
-        "registry",
-        include_str!("../migrations/0001_registry.sql"),
-    )])
+    hangar_store_sql::migrator(&[
+        (
+            1,
+            "registry",
+            include_str!("../migrations/0001_registry.sql"),
+        ),
+        (
+            100,
+            "credentials",
+            include_str!("../migrations/0100_credentials.sql"),
+        ),
+    ])
 }
 
 #[derive(Debug, Clone)]
@@ -109,3 +116,4 @@ impl SqliteStore {
 }
 
 hangar_store_sql::impl_store!(SqliteStore, sqlx::Sqlite);
+hangar_store_sql::impl_credential_store!(SqliteStore, sqlx::Sqlite);

@@ -32,6 +32,12 @@ enum Command {
     Tenant(cmd::admin::TenantArgs),
     /// Copy the SQLite database to a file (for PostgreSQL, says how to use pg_dump).
     Backup(cmd::admin::BackupArgs),
+    /// Serve the Graph-compatible API (with the job worker and the sync timer).
+    Serve(cmd::serve::ServeArgs),
+    /// Register apps for the OAuth2 token endpoint.
+    App(cmd::auth::AppArgs),
+    /// Issue and revoke bearer tokens.
+    Token(cmd::auth::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +51,9 @@ fn main() -> ExitCode {
         Command::Migrate(a) => cmd::admin::migrate(a),
         Command::Tenant(a) => cmd::admin::tenant(a),
         Command::Backup(a) => cmd::admin::backup(a),
+        Command::Serve(a) => cmd::serve::run(a),
+        Command::App(a) => cmd::auth::app(a),
+        Command::Token(a) => cmd::auth::token(a),
     };
     match result {
         Ok(code) => code,

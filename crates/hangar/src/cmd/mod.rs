@@ -2,6 +2,8 @@
 //! process exit code: 0 success, 1 failure (bad input found, errors reported), 2 usage (clap).
 
 pub mod admin;
+pub mod auth;
 pub mod collect;
 pub mod csv;
 pub mod hash;
+pub mod serve;

@@ -1,0 +1,140 @@
+//! Hangar's HTTP API: the Microsoft-Graph-compatible Autopilot resources under `/v1.0` and
+//! `/beta`, bearer-token authentication, the OAuth2 token endpoint for app registrations, health
+//! probes and the OpenAPI document. Handlers call the registry's services; they never touch SQL.
+
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod graph;
+pub mod odata;
+pub mod openapi;
+pub mod request_id;
+pub mod token;
+pub mod worker;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hangar_core::credentials::CredentialStore;
+use hangar_core::service::Registry;
+use hangar_core::store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// What the API needs of a store: the registry's traits and the credentials.
+pub trait ApiStore: Store + CredentialStore {}
+impl<T: Store + CredentialStore> ApiStore for T {}
+
+/// The API's limits and settings; every one has a default.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// The externally visible root URL (`https://hangar.example.com`), used in `@odata.context`
+    /// and `@odata.nextLink`. Without it the request's Host header is used, with `http`.
+    pub public_url: Option<String>,
+    /// Largest accepted request body, in bytes (413 beyond).
+    pub body_limit: usize,
+    /// Rows per `import` call (and serial numbers per `deleteDevices`).
+    pub max_import_rows: usize,
+    /// Failed authentications per client address per `failed_auth_window` before 429.
+    pub failed_auth_limit: usize,
+    pub failed_auth_window: Duration,
+    /// Lifetime of tokens from the token endpoint (`expires_in` is one second less).
+    pub app_token_lifetime: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            public_url: None,
+            body_limit: 16 * 1024 * 1024,
+            max_import_rows: 1000,
+            failed_auth_limit: 20,
+            failed_auth_window: Duration::from_secs(60),
+            app_token_lifetime: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Shared state of the handlers.
+pub struct AppState<S> {
+    pub registry: Registry<S>,
+    pub config: Arc<ApiConfig>,
+    pub auth_limiter: Arc<auth::FailedAuthLimiter>,
+    /// Wakes the job worker when rows were imported.
+    pub worker_wake: Arc<Notify>,
+}
+
+impl<S: Clone> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        AppState {
+            registry: self.registry.clone(),
+            config: self.config.clone(),
+            auth_limiter: self.auth_limiter.clone(),
+            worker_wake: self.worker_wake.clone(),
+        }
+    }
+}
+
+impl<S: ApiStore> AppState<S> {
+    pub fn new(registry: Registry<S>, config: ApiConfig) -> AppState<S> {
+        let limiter =
+            auth::FailedAuthLimiter::new(config.failed_auth_limit, config.failed_auth_window);
+        AppState {
+            registry,
+            config: Arc::new(config),
+            auth_limiter: Arc::new(limiter),
+            worker_wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn wake_worker(&self) {
+        self.worker_wake.notify_one();
+    }
+}
+
+/// The process is alive.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Alive")), tag = "health")]
+pub async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// The database is reachable.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "Ready"), (status = 503, description = "Database unreachable")), tag = "health")]
+pub async fn readyz<S: ApiStore>(State(st): State<AppState<S>>) -> impl IntoResponse {
+    let principal = hangar_core::authz::Principal::system("readyz");
+    let ready = match hangar_core::authz::require_system(&principal) {
+        Ok(sys) => st.registry.store().list_tenants(&sys).await.is_ok(),
+        Err(_) => false,
+    };
+    if ready {
+        (StatusCode::OK, Json(serde_json::json!({"status": "ready"})))
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "database unreachable"})),
+        )
+    }
+}
+
+/// The whole HTTP application. Layers, outermost first: request ids + path leniency + Graph error
+/// rendering, panic catching, then the routes with the body limit.
+pub fn app<S: ApiStore>(state: AppState<S>) -> Router {
+    let inner = Router::new()
+        .nest("/v1.0", graph::routes::<S>(graph::Version::V1))
+        .nest("/beta", graph::routes::<S>(graph::Version::Beta))
+        .route("/{tenant}/oauth2/v2.0/token", post(token::token::<S>))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz::<S>))
+        .route("/openapi.json", get(openapi::serve))
+        .layer(DefaultBodyLimit::max(state.config.body_limit))
+        .with_state(state);
+    Router::new()
+        .fallback_service(inner)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            request_id::panic_response,
+        ))
+        .layer(axum::middleware::from_fn(request_id::middleware))
+}

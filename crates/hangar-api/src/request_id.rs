@@ -1,0 +1,183 @@
+//! The outermost middleware: request ids, the path leniency (collapsed `/`), a tracing span per
+//! request, and the rendering of every 4xx/5xx under `/v1.0` and `/beta` as Graph error JSON.
+
+use crate::error::{ApiError, GraphErrorBody};
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tracing::Instrument;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
+pub const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
+
+/// The ids of the current request (an extension of every request).
+#[derive(Debug, Clone)]
+pub struct RequestIds {
+    pub request_id: String,
+    pub client_request_id: String,
+}
+
+/// `/v1.0//deviceManagement/x/` → `/v1.0/deviceManagement/x`.
+pub fn collapse_path(path: &str) -> Option<String> {
+    let needs = path.contains("//") || (path.len() > 1 && path.ends_with('/'));
+    if !needs {
+        return None;
+    }
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if c == '/' && out.ends_with('/') {
+            continue;
+        }
+        out.push(c);
+    }
+    while out.len() > 1 && out.ends_with('/') {
+        out.pop();
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    Some(out)
+}
+
+/// Collapses repeated `/` everywhere and lower-cases Graph paths (whose segments Graph matches
+/// case-insensitively: `UpdateDeviceProperties`, `deviceManagement`).
+fn rewrite_uri(uri: &Uri) -> Option<Uri> {
+    let collapsed = collapse_path(uri.path());
+    let path = collapsed.as_deref().unwrap_or(uri.path());
+    let path = if is_graph_path(path) && path.bytes().any(|b| b.is_ascii_uppercase()) {
+        path.to_ascii_lowercase()
+    } else if collapsed.is_some() {
+        path.to_string()
+    } else {
+        return None;
+    };
+    let pq = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = pq.parse().ok();
+    Uri::from_parts(parts).ok()
+}
+
+fn is_graph_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower == "/v1.0"
+        || lower == "/beta"
+        || lower.starts_with("/v1.0/")
+        || lower.starts_with("/beta/")
+}
+
+pub async fn middleware(mut req: Request, next: Next) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let client_request_id = req
+        .headers()
+        .get(&CLIENT_REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 200)
+        .map(str::to_string)
+        .unwrap_or_else(|| request_id.clone());
+    if let Some(uri) = rewrite_uri(req.uri()) {
+        *req.uri_mut() = uri;
+    }
+    let path = req.uri().path().to_string();
+    let graph = is_graph_path(&path);
+    let ids = RequestIds {
+        request_id: request_id.clone(),
+        client_request_id: client_request_id.clone(),
+    };
+    req.extensions_mut().insert(ids.clone());
+    let span = tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %path);
+    let mut res = async move {
+        let res = next.run(req).await;
+        tracing::info!(status = res.status().as_u16(), "handled");
+        res
+    }
+    .instrument(span)
+    .await;
+
+    let status = res.status();
+    if (status.is_client_error() || status.is_server_error()) && graph {
+        res = render_graph_error(res, &ids);
+    }
+    let headers = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert(REQUEST_ID, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&client_request_id) {
+        headers.insert(CLIENT_REQUEST_ID, v);
+    }
+    res
+}
+
+fn render_graph_error(res: Response, ids: &RequestIds) -> Response {
+    let status = res.status();
+    let (mut parts, _) = res.into_parts();
+    let body = parts
+        .extensions
+        .remove::<GraphErrorBody>()
+        .unwrap_or_else(|| GraphErrorBody {
+            code: ApiError::default_code(status).to_string(),
+            message: ApiError::default_message(status).to_string(),
+        });
+    let date = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    let json = serde_json::json!({
+        "error": {
+            "code": body.code,
+            "message": body.message,
+            "innerError": {
+                "date": date,
+                "request-id": ids.request_id,
+                "client-request-id": ids.client_request_id,
+            }
+        }
+    });
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(json.to_string()))
+}
+
+/// The answer to a panic inside a handler: a plain 500, rendered as Graph JSON by the middleware
+/// (the panic message goes to the log only).
+pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = detail, "a handler panicked");
+    let mut res = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    res.extensions_mut().insert(GraphErrorBody {
+        code: "InternalServerError".into(),
+        message: ApiError::default_message(StatusCode::INTERNAL_SERVER_ERROR).into(),
+    });
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::collapse_path;
+
+    #[test]
+    fn collapses_slashes() {
+        assert_eq!(
+            collapse_path("/v1.0//deviceManagement///x/").as_deref(),
+            Some("/v1.0/deviceManagement/x")
+        );
+        assert_eq!(collapse_path("/v1.0/deviceManagement"), None);
+        assert_eq!(collapse_path("//").as_deref(), Some("/"));
+    }
+}

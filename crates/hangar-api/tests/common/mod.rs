@@ -1,0 +1,249 @@
+//! A fresh Hangar per test: SQLite in a temp dir, a manual clock, two tenants with admin and
+//! reader tokens, the background worker running.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use hangar_api::{ApiConfig, ApiStore, AppState};
+use hangar_core::authz::{authorize, Principal, TenantScope};
+use hangar_core::credentials::Role;
+use hangar_core::service::{ManualClock, Registry, RegistryConfig};
+use hangar_store_sqlite::SqliteStore;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt;
+
+pub struct Tenant {
+    pub scope: TenantScope,
+    pub admin: String,
+    pub reader: String,
+}
+
+pub struct Env<S = SqliteStore> {
+    pub app: Router,
+    pub state: AppState<S>,
+    pub registry: Registry<S>,
+    pub clock: Arc<ManualClock>,
+    pub a: Tenant,
+    pub b: Tenant,
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn env() -> Env {
+    env_with(ApiConfig::default()).await
+}
+
+pub async fn env_with(config: ApiConfig) -> Env {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(&dir.path().join("hangar.db"))
+        .await
+        .expect("open store");
+    let mut env = env_on(store, config).await;
+    env._dir = Some(dir);
+    env
+}
+
+/// The same world on any store (the PostgreSQL tests use this).
+pub async fn env_on<S: ApiStore>(store: S, config: ApiConfig) -> Env<S> {
+    let clock = Arc::new(ManualClock::new(hangar_store_tests::start()));
+    let registry = Registry::new(store)
+        .with_config(RegistryConfig::default())
+        .with_clock(clock.clone());
+    let a = tenant(&registry, "contoso").await;
+    let b = tenant(&registry, "fabrikam").await;
+    let state = AppState::new(registry.clone(), config);
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    hangar_api::worker::spawn(
+        registry.clone(),
+        state.worker_wake.clone(),
+        rx,
+        hangar_api::worker::WorkerConfig {
+            poll: Duration::from_millis(50),
+            ..Default::default()
+        },
+    );
+    Env {
+        app: hangar_api::app(state.clone()),
+        state,
+        registry,
+        clock,
+        a,
+        b,
+        shutdown: tx,
+        _dir: None,
+    }
+}
+
+async fn tenant<S: ApiStore>(r: &Registry<S>, name: &str) -> Tenant {
+    let t = r
+        .create_tenant(
+            &Principal::system("test"),
+            name,
+            &format!("{name}.onmicrosoft.com"),
+        )
+        .await
+        .expect("tenant");
+    let scope = authorize(&Principal::system("test"), t.id).expect("scope");
+    let admin = r
+        .issue_token(&scope, Role::Admin, "test", None)
+        .await
+        .expect("token")
+        .token;
+    let reader = r
+        .issue_token(&scope, Role::Reader, "test", None)
+        .await
+        .expect("token")
+        .token;
+    Tenant {
+        scope,
+        admin,
+        reader,
+    }
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl<S: ApiStore> Env<S> {
+    pub async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<(&str, &[u8])>,
+    ) -> Resp {
+        let mut req = Request::builder().method(method).uri(uri);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let body = match body {
+            Some((ct, bytes)) => {
+                if !ct.is_empty() {
+                    req = req.header(header::CONTENT_TYPE, ct);
+                }
+                Body::from(bytes.to_vec())
+            }
+            None => Body::empty(),
+        };
+        send(&self.app, req.body(body).expect("request")).await
+    }
+
+    pub async fn get(&self, uri: &str, token: &str) -> Resp {
+        self.call(Method::GET, uri, Some(token), None).await
+    }
+
+    pub async fn post_json(&self, uri: &str, token: &str, json: &Value) -> Resp {
+        self.call(
+            Method::POST,
+            uri,
+            Some(token),
+            Some(("application/json", json.to_string().as_bytes())),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, uri: &str, token: &str) -> Resp {
+        self.call(Method::DELETE, uri, Some(token), None).await
+    }
+
+    /// Imports rows through the API and waits until none is `unknown` (the polling contract).
+    pub async fn import_and_wait(&self, token: &str, rows: &[Value]) -> Vec<Value> {
+        let r = self
+            .post_json(
+                "/v1.0/deviceManagement/importedWindowsAutopilotDeviceIdentities/import",
+                token,
+                &serde_json::json!({"importedWindowsAutopilotDeviceIdentities": rows}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let ids: Vec<String> = r.body["value"]
+            .as_array()
+            .expect("value")
+            .iter()
+            .map(|v| v["id"].as_str().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(ids.len(), rows.len());
+        self.wait_rows(token, &ids).await
+    }
+
+    pub async fn wait_rows(&self, token: &str, ids: &[String]) -> Vec<Value> {
+        for _ in 0..600 {
+            let mut out = Vec::new();
+            let mut pending = false;
+            for id in ids {
+                let r = self
+                    .get(
+                        &format!(
+                            "/v1.0/deviceManagement/importedWindowsAutopilotDeviceIdentities/{id}"
+                        ),
+                        token,
+                    )
+                    .await;
+                assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+                pending |= r.body["state"]["deviceImportStatus"] == "unknown";
+                out.push(r.body);
+            }
+            if !pending {
+                return out;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("imported rows stayed unknown");
+    }
+}
+
+pub async fn send(app: &Router, req: Request<Body>) -> Resp {
+    let res = app.clone().oneshot(req).await.expect("infallible");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Resp {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// An import entry for a synthetic device.
+pub fn entry(serial: &str) -> Value {
+    serde_json::json!({"serialNumber": serial, "hardwareIdentifier": b64(&hangar_store_tests::hash_of(serial))})
+}
+
+/// Asserts the Graph error shape and returns the code.
+pub fn graph_error(r: &Resp) -> String {
+    let e = &r.body["error"];
+    assert!(
+        e["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "no message: {}",
+        r.text
+    );
+    let inner = &e["innerError"];
+    assert!(
+        inner["date"].as_str().is_some_and(|d| d.ends_with('Z')),
+        "{}",
+        r.text
+    );
+    let rid = inner["request-id"].as_str().unwrap_or_default();
+    assert_eq!(
+        r.headers.get("request-id").and_then(|v| v.to_str().ok()),
+        Some(rid)
+    );
+    assert!(inner["client-request-id"].as_str().is_some(), "{}", r.text);
+    e["code"].as_str().unwrap_or_default().to_string()
+}

@@ -1,0 +1,415 @@
+//! API credentials: bearer tokens and app registrations (client id + secret). Hangar issues
+//! JWT-shaped tokens (three base64url parts, the payload carries `tid`, `roles` and `exp` for the
+//! clients that decode them) but never trusts their content: a token is valid only when the SHA-256
+//! of its full text is stored, unexpired and not revoked. App secrets are stored as argon2 hashes.
+
+use crate::authz::{require_system, Principal, SystemScope, TenantScope};
+use crate::model::{Tenant, TenantId};
+use crate::service::Registry;
+use crate::store::{Store, StoreResult};
+use crate::{CoreError, CoreResult};
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// What a credential may do in its tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Read and write.
+    Admin,
+    /// Read only.
+    Reader,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Reader => "reader",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "admin" => Some(Role::Admin),
+            "reader" => Some(Role::Reader),
+            _ => None,
+        }
+    }
+
+    pub fn can_write(self) -> bool {
+        self == Role::Admin
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored bearer token (never its text: only the SHA-256 of it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    /// Public id (a GUID), used to revoke it and in the audit log.
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub role: Role,
+    /// Hex SHA-256 of the token text.
+    pub token_hash: String,
+    /// Who it was issued to (`cli`, `first-start`, `app:<client id>`).
+    pub name: String,
+    pub created: OffsetDateTime,
+    pub expires: Option<OffsetDateTime>,
+    pub revoked: Option<OffsetDateTime>,
+}
+
+impl AccessToken {
+    pub fn is_valid_at(&self, now: OffsetDateTime) -> bool {
+        self.revoked.is_none() && self.expires.is_none_or(|e| e > now)
+    }
+}
+
+/// An app registration: a client id and a secret (argon2 hash stored) for one tenant and role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppRegistration {
+    /// The client id (a GUID).
+    pub client_id: String,
+    pub tenant_id: TenantId,
+    pub display_name: String,
+    pub role: Role,
+    /// argon2 PHC string.
+    pub secret_hash: String,
+    pub created: OffsetDateTime,
+    pub revoked: Option<OffsetDateTime>,
+}
+
+/// Storage of credentials. Lookups by token hash or client id happen before the tenant is known,
+/// so they take a [`SystemScope`]; creation is scoped to the tenant.
+pub trait CredentialStore: Send + Sync {
+    fn insert_token(
+        &self,
+        scope: &TenantScope,
+        token: &AccessToken,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn find_token(
+        &self,
+        scope: &SystemScope,
+        token_hash: &str,
+    ) -> impl Future<Output = StoreResult<Option<AccessToken>>> + Send;
+    /// Revokes the token with this id or this hash; false when there is none (or it was revoked).
+    fn revoke_token(
+        &self,
+        scope: &SystemScope,
+        id_or_hash: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+    fn insert_app(
+        &self,
+        scope: &TenantScope,
+        app: &AppRegistration,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    fn find_app(
+        &self,
+        scope: &SystemScope,
+        client_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<AppRegistration>>> + Send;
+}
+
+/// Hex SHA-256 of a token's text.
+pub fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A fresh JWT-shaped token: `header.payload.signature` where the signature part is 32 random
+/// bytes (the token's entropy). The header says `alg: none`-like `HS256` for clients that insist
+/// on decoding; Hangar itself never reads the parts.
+fn new_token_text(
+    id: &str,
+    tenant: TenantId,
+    role: Role,
+    issued: OffsetDateTime,
+    expires: Option<OffsetDateTime>,
+) -> String {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = serde_json::json!({"typ": "JWT", "alg": "HS256"});
+    // Clients that decode tokens expect an `exp`; a token without expiry says 100 years.
+    let exp = expires
+        .unwrap_or(issued + time::Duration::days(36_500))
+        .unix_timestamp();
+    let payload = serde_json::json!({
+        "aud": "https://graph.microsoft.com",
+        "iss": "hangar",
+        "tid": tenant.to_string(),
+        "roles": [role.as_str()],
+        "jti": id,
+        "iat": issued.unix_timestamp(),
+        "nbf": issued.unix_timestamp(),
+        "exp": exp,
+    });
+    let mut secret = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut secret);
+    format!(
+        "{}.{}.{}",
+        b64.encode(header.to_string()),
+        b64.encode(payload.to_string()),
+        b64.encode(secret)
+    )
+}
+
+fn random_secret() -> String {
+    let mut bytes = [0u8; 30];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn hash_secret(secret: &str) -> CoreResult<String> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    argon2::Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| CoreError::Validation(format!("cannot hash the secret: {e}")))
+}
+
+fn verify_secret(secret: &str, phc: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    match PasswordHash::new(phc) {
+        Ok(parsed) => argon2::Argon2::default()
+            .verify_password(secret.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A newly issued token: the text is shown once and never stored.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub token: String,
+    pub record: AccessToken,
+}
+
+/// A newly created app registration: the secret is shown once and never stored.
+#[derive(Debug, Clone)]
+pub struct CreatedApp {
+    pub app: AppRegistration,
+    pub client_secret: String,
+}
+
+/// Who a valid token speaks for.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub tenant_id: TenantId,
+    pub role: Role,
+    pub token_id: String,
+    pub principal: Principal,
+}
+
+/// Why a credential was refused (the API answers 401 for every one of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    Unknown,
+    Expired,
+    Revoked,
+}
+
+impl AuthFailure {
+    pub fn message(self) -> &'static str {
+        match self {
+            AuthFailure::Unknown => "the access token is not valid",
+            AuthFailure::Expired => "the access token has expired",
+            AuthFailure::Revoked => "the access token was revoked",
+        }
+    }
+}
+
+impl<S: Store + CredentialStore> Registry<S> {
+    fn credentials_scope() -> CoreResult<SystemScope> {
+        require_system(&Principal::system("credentials"))
+    }
+
+    /// Issues a token for the scope's tenant. `lifetime` `None` never expires.
+    pub async fn issue_token(
+        &self,
+        scope: &TenantScope,
+        role: Role,
+        name: &str,
+        lifetime: Option<Duration>,
+    ) -> CoreResult<IssuedToken> {
+        let now = self.now();
+        let id = uuid::Uuid::new_v4().to_string();
+        let expires = lifetime.map(|l| now + l);
+        let token = new_token_text(&id, scope.tenant_id(), role, now, expires);
+        let record = AccessToken {
+            id: id.clone(),
+            tenant_id: scope.tenant_id(),
+            role,
+            token_hash: token_hash(&token),
+            name: name.to_string(),
+            created: now,
+            expires,
+            revoked: None,
+        };
+        self.store().insert_token(scope, &record).await?;
+        Ok(IssuedToken { token, record })
+    }
+
+    /// Looks a presented bearer token up.
+    pub async fn authenticate_token(
+        &self,
+        token: &str,
+    ) -> CoreResult<Result<Authenticated, AuthFailure>> {
+        let sys = Self::credentials_scope()?;
+        let Some(record) = self
+            .store()
+            .find_token(&sys, &token_hash(token.trim()))
+            .await?
+        else {
+            return Ok(Err(AuthFailure::Unknown));
+        };
+        if record.revoked.is_some() {
+            return Ok(Err(AuthFailure::Revoked));
+        }
+        if !record.is_valid_at(self.now()) {
+            return Ok(Err(AuthFailure::Expired));
+        }
+        let principal = Principal::TenantAdmin {
+            tenant_id: record.tenant_id,
+            name: format!("{}:{}", record.name, record.role),
+        };
+        Ok(Ok(Authenticated {
+            tenant_id: record.tenant_id,
+            role: record.role,
+            token_id: record.id,
+            principal,
+        }))
+    }
+
+    /// Revokes a token given its id or its text.
+    pub async fn revoke_token(&self, id_or_token: &str) -> CoreResult<()> {
+        let sys = Self::credentials_scope()?;
+        let key = id_or_token.trim();
+        let now = self.now();
+        if self.store().revoke_token(&sys, key, now).await?
+            || self
+                .store()
+                .revoke_token(&sys, &token_hash(key), now)
+                .await?
+        {
+            Ok(())
+        } else {
+            Err(CoreError::NotFound { what: "token" })
+        }
+    }
+
+    /// Creates an app registration; the secret is returned once.
+    pub async fn create_app(
+        &self,
+        scope: &TenantScope,
+        display_name: &str,
+        role: Role,
+    ) -> CoreResult<CreatedApp> {
+        let display_name = display_name.trim();
+        if display_name.is_empty() {
+            return Err(CoreError::Validation("the app needs a name".into()));
+        }
+        let client_secret = random_secret();
+        let app = AppRegistration {
+            client_id: uuid::Uuid::new_v4().to_string(),
+            tenant_id: scope.tenant_id(),
+            display_name: display_name.to_string(),
+            role,
+            secret_hash: hash_secret(&client_secret)?,
+            created: self.now(),
+            revoked: None,
+        };
+        self.store().insert_app(scope, &app).await?;
+        Ok(CreatedApp { app, client_secret })
+    }
+
+    /// The client-credentials grant: a token for the app when the secret matches and the app
+    /// belongs to `tenant` (an id or a domain). `None` for any mismatch (callers answer
+    /// `invalid_client` without saying which part was wrong).
+    pub async fn client_credentials(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        client_secret: &str,
+        lifetime: Duration,
+    ) -> CoreResult<Option<IssuedToken>> {
+        let sys = Self::credentials_scope()?;
+        let Some(app) = self.store().find_app(&sys, client_id.trim()).await? else {
+            return Ok(None);
+        };
+        if app.revoked.is_some() || !verify_secret(client_secret, &app.secret_hash) {
+            return Ok(None);
+        }
+        let Some(t) = self.find_tenant(tenant).await? else {
+            return Ok(None);
+        };
+        if t.id != app.tenant_id {
+            return Ok(None);
+        }
+        let scope = crate::authz::authorize(sys.principal(), t.id)?;
+        Ok(Some(
+            self.issue_token(
+                &scope,
+                app.role,
+                &format!("app:{}", app.client_id),
+                Some(lifetime),
+            )
+            .await?,
+        ))
+    }
+
+    /// A tenant by id or primary domain (case-insensitive), for the offline commands and the
+    /// token endpoint.
+    pub async fn find_tenant(&self, id_or_domain: &str) -> CoreResult<Option<Tenant>> {
+        let key = id_or_domain.trim();
+        let id = TenantId::parse(key);
+        let tenants = self.list_tenants(&Principal::system("credentials")).await?;
+        Ok(tenants
+            .into_iter()
+            .find(|t| Some(t.id) == id || t.primary_domain.eq_ignore_ascii_case(key)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_jwt_shaped_and_hash_stably() {
+        let t = new_token_text(
+            "x",
+            TenantId::new(),
+            Role::Reader,
+            OffsetDateTime::now_utc(),
+            None,
+        );
+        assert_eq!(t.split('.').count(), 3);
+        assert_eq!(token_hash(&t), token_hash(&t));
+        assert_eq!(token_hash(&t).len(), 64);
+        let payload = t.split('.').nth(1).unwrap_or_default();
+        let json: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap_or_default(),
+        )
+        .unwrap_or_default();
+        assert_eq!(json["roles"][0], "reader");
+    }
+
+    #[test]
+    fn secrets_verify_only_themselves() {
+        let h = hash_secret("s3cret").expect("hash");
+        assert!(verify_secret("s3cret", &h));
+        assert!(!verify_secret("s3cret!", &h));
+        assert!(!verify_secret("s3cret", "not a phc string"));
+        assert_eq!(Role::parse("Admin"), Some(Role::Admin));
+    }
+}

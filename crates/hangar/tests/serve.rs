@@ -1,0 +1,338 @@
+//! `hangar serve` as a process on a free port, talked to over a real socket.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Server {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(data_dir: &std::path::Path) -> Server {
+    start_with(data_dir, &[])
+}
+
+fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hangar"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--log",
+            "warn",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .args(extra)
+        .env_remove("HANGAR_DATABASE_URL")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn hangar serve");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let mut seen = Vec::new();
+    let addr = loop {
+        let Some(Ok(line)) = lines.next() else {
+            panic!("hangar serve ended before listening: {seen:?}");
+        };
+        if let Some(a) = line.strip_prefix("hangar listening on ") {
+            break a
+                .trim()
+                .trim_start_matches("http://")
+                .trim_start_matches("https://")
+                .to_string();
+        }
+        seen.push(line);
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, addr }
+}
+
+/// One HTTP/1.1 request; returns (status, headers+body text).
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, out)
+}
+
+#[test]
+fn serve_starts_writes_a_private_admin_token_and_answers_over_a_socket() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path());
+    let (status, text) = http(&server.addr, "GET", "/healthz", &[], "");
+    assert_eq!(status, 200, "{text}");
+    let (status, _) = http(&server.addr, "GET", "/readyz", &[], "");
+    assert_eq!(status, 200);
+
+    let token_file = dir.path().join("admin-token");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&token_file)
+            .expect("admin-token")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let token = std::fs::read_to_string(&token_file)
+        .expect("read token")
+        .trim()
+        .to_string();
+    assert_eq!(token.split('.').count(), 3, "JWT-shaped");
+    let bearer = format!("Bearer {token}");
+
+    // The Python SDK's double slash, over a real socket.
+    let (status, text) = http(
+        &server.addr,
+        "GET",
+        "/v1.0//deviceManagement/windowsAutopilotDeviceIdentities",
+        &[("Authorization", &bearer)],
+        "",
+    );
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("\"value\":[]"), "{text}");
+    assert!(text.to_ascii_lowercase().contains("request-id:"), "{text}");
+    let (status, text) = http(
+        &server.addr,
+        "GET",
+        "/v1.0/deviceManagement/windowsAutopilotDeviceIdentities",
+        &[],
+        "",
+    );
+    assert_eq!(status, 401);
+    assert!(text.contains("\"InvalidAuthenticationToken\""), "{text}");
+
+    // An app registration and the token endpoint (the app is created while the server runs).
+    let out = Command::new(env!("CARGO_BIN_EXE_hangar"))
+        .args([
+            "app",
+            "create",
+            "--tenant",
+            "default.onmicrosoft.com",
+            "--name",
+            "sync",
+            "--role",
+            "reader",
+            "--json",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("app create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let app: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let form = format!(
+        "grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default",
+        app["clientId"].as_str().unwrap_or_default(),
+        app["clientSecret"].as_str().unwrap_or_default()
+    );
+    let ct = [("Content-Type", "application/x-www-form-urlencoded")];
+    let (status, text) = http(
+        &server.addr,
+        "POST",
+        "/default.onmicrosoft.com/oauth2/v2.0/token",
+        &ct,
+        &form,
+    );
+    assert_eq!(status, 200, "{text}");
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let issued: serde_json::Value = serde_json::from_str(body).expect("token json");
+    assert_eq!(issued["token_type"], "Bearer");
+    assert_eq!(issued["expires_in"], 3599);
+    let app_bearer = format!(
+        "Bearer {}",
+        issued["access_token"].as_str().unwrap_or_default()
+    );
+    let (status, _) = http(
+        &server.addr,
+        "GET",
+        "/beta/deviceManagement/windowsAutopilotSettings",
+        &[("Authorization", &app_bearer)],
+        "",
+    );
+    assert_eq!(status, 200);
+    let (status, text) = http(
+        &server.addr,
+        "POST",
+        "/beta/deviceManagement/windowsAutopilotSettings/sync",
+        &[("Authorization", &app_bearer)],
+        "",
+    );
+    assert_eq!(status, 403, "a reader app may not write: {text}");
+    let wrong = form.replace("client_secret=", "client_secret=x");
+    let (status, text) = http(
+        &server.addr,
+        "POST",
+        "/default.onmicrosoft.com/oauth2/v2.0/token",
+        &ct,
+        &wrong,
+    );
+    assert_eq!(status, 401);
+    assert!(text.contains("\"invalid_client\""), "{text}");
+
+    // A token from the CLI works, and stops working once revoked.
+    let out = Command::new(env!("CARGO_BIN_EXE_hangar"))
+        .args([
+            "token",
+            "create",
+            "--tenant",
+            "default.onmicrosoft.com",
+            "--role",
+            "admin",
+            "--expires",
+            "1d",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("token create");
+    assert!(out.status.success());
+    let cli_token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let cli_bearer = format!("Bearer {cli_token}");
+    let (status, _) = http(
+        &server.addr,
+        "GET",
+        "/v1.0/deviceManagement/importedWindowsAutopilotDeviceIdentities",
+        &[("Authorization", &cli_bearer)],
+        "",
+    );
+    assert_eq!(status, 200);
+    let out = Command::new(env!("CARGO_BIN_EXE_hangar"))
+        .args(["token", "revoke", &cli_token, "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("revoke");
+    assert!(out.status.success());
+    let (status, _) = http(
+        &server.addr,
+        "GET",
+        "/v1.0/deviceManagement/importedWindowsAutopilotDeviceIdentities",
+        &[("Authorization", &cli_bearer)],
+        "",
+    );
+    assert_eq!(status, 401);
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_stops_on_sigterm_and_keeps_its_admin_token_on_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = start(dir.path());
+    let first = std::fs::read_to_string(dir.path().join("admin-token")).expect("token");
+    // SAFETY: sends a signal to our own child process.
+    unsafe {
+        libc::kill(server.child.id() as i32, libc::SIGTERM);
+    }
+    let mut stopped = None;
+    for _ in 0..100 {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            stopped = Some(status);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        stopped.is_some_and(|s| s.success()),
+        "graceful exit on SIGTERM: {stopped:?}"
+    );
+    // The second start finds the tenant and leaves the token alone.
+    let again = start(dir.path());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("admin-token")).expect("token"),
+        first
+    );
+    let bearer = format!("Bearer {}", first.trim());
+    let (status, _) = http(
+        &again.addr,
+        "GET",
+        "/v1.0/deviceManagement/windowsAutopilotDeviceIdentities",
+        &[("Authorization", &bearer)],
+        "",
+    );
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn serve_speaks_https_with_the_given_certificate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+    let cert_file = dir.path().join("cert.pem");
+    let key_file = dir.path().join("key.pem");
+    std::fs::write(&cert_file, cert.cert.pem()).expect("write cert");
+    std::fs::write(&key_file, cert.key_pair.serialize_pem()).expect("write key");
+    let data = dir.path().join("data");
+    let server = start_with(
+        &data,
+        &[
+            "--tls-cert",
+            cert_file.to_str().unwrap_or_default(),
+            "--tls-key",
+            key_file.to_str().unwrap_or_default(),
+        ],
+    );
+
+    let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+    roots
+        .add(cert.cert.der().clone())
+        .expect("trust the test certificate");
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocols")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = tokio_rustls::rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut conn = tokio_rustls::rustls::ClientConnection::new(std::sync::Arc::new(config), name)
+        .expect("client");
+    let mut sock = TcpStream::connect(&server.addr).expect("connect");
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut tls = tokio_rustls::rustls::Stream::new(&mut conn, &mut sock);
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .expect("write over TLS");
+    let mut out = Vec::new();
+    let _ = tls.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("\"ok\""), "{text}");
+}
