@@ -158,10 +158,30 @@ pub async fn fresh_postgres_url() -> Option<String> {
         );
         return None;
     };
-    let name = format!("hangar_test_{}", uuid::Uuid::new_v4().simple());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let name = format!(
+        "hangar_test_{now}_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
     let mut admin = sqlx::PgConnection::connect(&url)
         .await
         .expect("connect to HANGAR_TEST_POSTGRES_URL");
+    // Test databases are left for inspection; those of runs more than two hours old are dropped.
+    let old: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'hangar_test_%'")
+            .fetch_all(&mut admin)
+            .await
+            .unwrap_or_default();
+    for (db,) in old {
+        let created = db.split('_').nth(2).and_then(|t| t.parse::<u64>().ok());
+        if created.is_some_and(|t| t + 7200 < now) {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db}"))
+                .execute(&mut admin)
+                .await;
+        }
+    }
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut admin)
         .await

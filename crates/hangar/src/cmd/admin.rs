@@ -242,25 +242,38 @@ pub fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
             args.out.display()
         );
     }
+    let url = args
+        .db
+        .database_url
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or_default();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        eprintln!(
+            "hangar backup copies SQLite databases only. Back up PostgreSQL with pg_dump, which takes a consistent \
+             snapshot while Hangar runs:\n\n    pg_dump --format=custom --file '{}' '{}'\n\nand restore with \
+             pg_restore --dbname URL FILE.",
+            args.out.display(),
+            redact(url)
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     runtime()?.block_on(async {
         match args.db.open().await? {
             Backend::Sqlite(s) => {
-                s.backup(Path::new(&args.out)).await.with_context(|| format!("cannot write the backup {}", args.out.display()))?;
+                s.backup(Path::new(&args.out))
+                    .await
+                    .with_context(|| format!("cannot write the backup {}", args.out.display()))?;
                 s.close().await;
-                eprintln!("wrote a consistent copy of the database to {}", args.out.display());
+                eprintln!(
+                    "wrote a consistent copy of the database to {}",
+                    args.out.display()
+                );
                 Ok(ExitCode::SUCCESS)
             }
             Backend::Postgres(p) => {
                 p.close().await;
-                let url = args.db.database_url.unwrap_or_default();
-                eprintln!(
-                    "hangar backup copies SQLite databases only. Back up PostgreSQL with pg_dump, which takes a consistent \
-                     snapshot while Hangar runs:\n\n    pg_dump --format=custom --file '{}' '{}'\n\nand restore with \
-                     pg_restore --dbname URL FILE.",
-                    args.out.display(),
-                    redact(&url)
-                );
-                Ok(ExitCode::FAILURE)
+                bail!("PostgreSQL databases are backed up with pg_dump")
             }
         }
     })
