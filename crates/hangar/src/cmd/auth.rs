@@ -218,7 +218,7 @@ async fn create_token<S: ApiStore>(
     let until = issued
         .record
         .expires
-        .map_or_else(|| "never".to_string(), |t| t.to_string());
+        .map_or_else(|| "never".to_string(), hwhash::json::format_time);
     eprintln!(
         "token id {} ({role}, expires {until}); revoke with `hangar token revoke {}`",
         issued.record.id, issued.record.id
