@@ -455,6 +455,16 @@ macro_rules! impl_store {
                     Ok(Some(d))
                 }
 
+                async fn get_device_record(&self, scope: &TenantScope, id: DeviceId) -> StoreResult<Option<AutopilotDevice>> {
+                    let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant_id = $1 AND id = $2"))
+                        .bind(scope.tenant_id().to_string())
+                        .bind(id.to_string())
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(map_err)?;
+                    row.as_ref().map(device_from_row).transpose()
+                }
+
                 async fn list_devices(
                     &self,
                     scope: &TenantScope,
