@@ -635,3 +635,20 @@ fn unreadable_file_is_named() {
     assert!(format!("{}", report.findings[0])
         .starts_with("/nonexistent/devices.csv: error file-unreadable"));
 }
+
+#[test]
+fn a_quote_left_open_to_the_end_of_the_file_is_reported_on_its_own_line() {
+    // The open quote swallows the file's last CRLF; the row is still line 2, not the header's.
+    for bytes in [
+        &b"Device Serial Number,Windows Product ID,Hardware Hash\r\n\"\x01\r\n"[..],
+        &b"Device Serial Number,Windows Product ID,Hardware Hash\r\n\"SN-1,,\r\n"[..],
+        &b"Device Serial Number,Windows Product ID,Hardware Hash\n\"SN-1\n"[..],
+    ] {
+        let report = check(bytes, false);
+        let multiline = only(&report, Code::MultilineField);
+        assert_eq!(multiline.line, Some(2), "{multiline}");
+        let (rows, _) = rows(bytes);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].line, 2);
+    }
+}

@@ -272,10 +272,13 @@ impl<R: Read> Reader<R> {
                     0
                 };
                 self.inner_breaks = inner;
+                // A record never starts before the previous one ended. That bound also corrects
+                // the one case the count above gets wrong: a quotation mark left open to the end
+                // of the file holds the file's last line feed, which then counts twice.
                 self.line = end
                     .line()
                     .saturating_sub(inner + u64::from(ended_by_lf))
-                    .max(1);
+                    .max(self.next_line);
                 self.next_line = self.line + inner + 1;
                 Ok(true)
             }
