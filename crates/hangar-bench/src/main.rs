@@ -38,6 +38,9 @@ enum What {
         /// HANGAR_TEST_POSTGRES_URL). SQLite defaults to a temporary file.
         #[arg(long)]
         database_url: Option<String>,
+        /// Rows per processing transaction (`RegistryConfig::import_chunk`).
+        #[arg(long, default_value_t = 1000)]
+        import_chunk: usize,
     },
     /// `hangar csv check` throughput on a generated import file, with peak memory.
     Csv {
@@ -54,7 +57,8 @@ fn main() -> anyhow::Result<()> {
             devices,
             backend,
             database_url,
-        } => import::run(devices, &backend, database_url.as_deref()),
+            import_chunk,
+        } => import::run(devices, &backend, database_url.as_deref(), import_chunk),
         What::Csv { rows } => csv::run(rows),
     }
 }
