@@ -22,11 +22,6 @@ fn migrator() -> sqlx::migrate::Migrator {
             include_str!("../migrations/0002_imported_by_seq.sql"),
         ),
         (
-            3,
-            "hashes_inline",
-            include_str!("../migrations/0003_hashes_inline.sql"),
-        ),
-        (
             100,
             "credentials",
             include_str!("../migrations/0100_credentials.sql"),
@@ -46,13 +41,7 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects with a pool of `pool_size` connections and brings the schema up to date.
     pub async fn connect(url: &str, pool_size: u32) -> Result<PostgresStore, StoreError> {
-        // Plan every statement for the tables as they are now. Hangar's tables start empty and
-        // grow by bulk imports; a cached generic plan made while a table was small (a sequential
-        // scan) would otherwise stay in use as the table grows, turning each keyed lookup into
-        // a scan of every key registered so far. Planning these statements costs microseconds.
-        let options = PgConnectOptions::from_str(url)
-            .map_err(err)?
-            .options([("plan_cache_mode", "force_custom_plan")]);
+        let options = PgConnectOptions::from_str(url).map_err(err)?;
         let pool = PgPoolOptions::new()
             .max_connections(pool_size.max(2))
             .acquire_timeout(Duration::from_secs(60))

@@ -13,12 +13,6 @@ use hangar_core::store::StoreError;
 /// PostgreSQL's 65535 bind parameters.
 pub const CHUNK: usize = 500;
 
-/// Rows per keyed lookup or keyed update (`IN (...)`, `UPDATE ... FROM (VALUES ...)`). Small
-/// enough that PostgreSQL's planner always probes the primary key: with 2,000 keys per statement
-/// it estimated a (parallel) sequential scan of the whole table as cheaper, so every chunk of an
-/// import scanned every key registered so far.
-pub const PROBE: usize = 100;
-
 pub fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
@@ -309,7 +303,7 @@ macro_rules! impl_store {
                 async fn lookup_keys(&self, scope: &TenantScope, keys: &[String]) -> StoreResult<Vec<KeyOwner>> {
                     let tenant = scope.tenant_id().to_string();
                     let mut out = Vec::new();
-                    for chunk in keys.chunks($crate::PROBE) {
+                    for chunk in keys.chunks(CHUNK * 4) {
                         let mut qb = QueryBuilder::<$db>::new(
                             "SELECT k.key, k.tenant_id, k.device_id, d.import_id FROM device_keys k \
                              JOIN devices d ON d.id = k.device_id WHERE k.key IN (",
@@ -412,7 +406,7 @@ macro_rules! impl_store {
                         });
                         qb.build().execute(&mut *tx).await.map_err(map_err)?;
                     }
-                    for chunk in outcomes.chunks($crate::PROBE) {
+                    for chunk in outcomes.chunks(CHUNK) {
                         let mut qb = QueryBuilder::<$db>::new(
                             "UPDATE imported_devices SET status = v.column2, device_registration_id = v.column3, \
                              error_code = v.column4 FROM (",
