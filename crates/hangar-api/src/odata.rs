@@ -177,6 +177,33 @@ pub fn collection(
     Value::Object(map)
 }
 
+/// [`collection`] for items shown whole (no `$select`), serialized straight from their wire
+/// structs: the same JSON, without building a `Value` per item first.
+#[derive(serde::Serialize)]
+pub struct CollectionOf<T> {
+    #[serde(rename = "@odata.context")]
+    pub context: String,
+    #[serde(rename = "@odata.count", skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    pub value: Vec<T>,
+    #[serde(rename = "@odata.nextLink", skip_serializing_if = "Option::is_none")]
+    pub next_link: Option<String>,
+}
+
+/// [`entity`] for an item shown whole (no `$select`): the same JSON, without a `Value`.
+#[derive(serde::Serialize)]
+pub struct EntityOf<T> {
+    #[serde(rename = "@odata.context")]
+    pub context: String,
+    #[serde(flatten)]
+    pub item: T,
+}
+
+/// True when `$select` keeps every property (absent or `*`): items can be shown whole.
+pub fn selects_all(select: Option<&[String]>) -> bool {
+    select.is_none_or(|s| s.iter().any(|s| s == "*"))
+}
+
 /// Adds `@odata.context` (first) to an entity.
 pub fn entity(context: String, item: Value) -> Value {
     let mut map = Map::new();

@@ -22,7 +22,11 @@ const CHUNK: usize = 10_000;
 /// Devices registered by a partner for the sync measurement (at most).
 const SYNC_DEVICES: usize = 100_000;
 
-fn build_chunk(prefix: &str, start: usize, len: usize) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+pub(crate) fn build_chunk(
+    prefix: &str,
+    start: usize,
+    len: usize,
+) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     (start..start + len)
         .map(|i| {
             let serial = format!("{prefix}{i:08}");

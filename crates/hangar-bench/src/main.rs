@@ -1,6 +1,7 @@
 //! End-to-end benchmarks: `cargo run --release -p hangar-bench -- <what>`. Each prints its figure
 //! and the ratio to a floor measured in the same run.
 
+mod api;
 mod csv;
 mod hash;
 mod import;
@@ -42,6 +43,37 @@ enum What {
         #[arg(long, default_value_t = 1000)]
         import_chunk: usize,
     },
+    /// The Graph API over loopback HTTP against SQLite: GET by id, GET a page, import; each with
+    /// the ceiling of a static body of the same size served the same way.
+    Api {
+        /// Devices in the registry (the seeded database is cached in target/hangar-bench/).
+        #[arg(long, default_value_t = 1_000_000)]
+        devices: usize,
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Seconds of warm-up before each measurement.
+        #[arg(long, default_value_t = 1.0)]
+        warmup: f64,
+        /// Seconds of each measurement.
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+        /// At most this many requests per measurement.
+        #[arg(long, default_value_t = 10_000_000)]
+        max_requests: u64,
+        /// Rows per import call.
+        #[arg(long, default_value_t = 500)]
+        import_rows: usize,
+        /// Worker threads of the load generator's runtime.
+        #[arg(long, default_value_t = 1)]
+        client_threads: usize,
+        /// Where the seeded database is cached.
+        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/hangar-bench"))]
+        cache_dir: PathBuf,
+        /// Seed afresh and cache nothing.
+        #[arg(long)]
+        no_cache: bool,
+    },
     /// `hangar csv check` throughput on a generated import file, with peak memory.
     Csv {
         /// Rows in the generated file.
@@ -60,5 +92,26 @@ fn main() -> anyhow::Result<()> {
             import_chunk,
         } => import::run(devices, &backend, database_url.as_deref(), import_chunk),
         What::Csv { rows } => csv::run(rows),
+        What::Api {
+            devices,
+            connections,
+            warmup,
+            seconds,
+            max_requests,
+            import_rows,
+            client_threads,
+            cache_dir,
+            no_cache,
+        } => api::run(api::Options {
+            devices,
+            connections,
+            warmup: std::time::Duration::from_secs_f64(warmup),
+            duration: std::time::Duration::from_secs_f64(seconds),
+            max_requests,
+            import_rows,
+            client_threads: client_threads.max(1),
+            cache_dir,
+            no_cache,
+        }),
     }
 }

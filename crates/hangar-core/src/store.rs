@@ -163,6 +163,14 @@ pub trait DeviceStore: Send + Sync {
         id: DeviceId,
     ) -> impl Future<Output = StoreResult<Option<AutopilotDevice>>> + Send;
 
+    /// The same registration without its hash bytes and identity keys (empty, as `list_devices`
+    /// gives them): one indexed row, for callers that show or check a device.
+    fn get_device_record(
+        &self,
+        scope: &TenantScope,
+        id: DeviceId,
+    ) -> impl Future<Output = StoreResult<Option<AutopilotDevice>>> + Send;
+
     /// The tenant's published list, ordered by id, keyset-paged. Hash bytes are not loaded.
     fn list_devices(
         &self,

@@ -455,6 +455,16 @@ macro_rules! impl_store {
                     Ok(Some(d))
                 }
 
+                async fn get_device_record(&self, scope: &TenantScope, id: DeviceId) -> StoreResult<Option<AutopilotDevice>> {
+                    let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant_id = $1 AND id = $2"))
+                        .bind(scope.tenant_id().to_string())
+                        .bind(id.to_string())
+                        .fetch_optional(self.reader())
+                        .await
+                        .map_err(map_err)?;
+                    row.as_ref().map(device_from_row).transpose()
+                }
+
                 async fn list_devices(
                     &self,
                     scope: &TenantScope,
@@ -862,34 +872,45 @@ macro_rules! impl_store {
                     stale_before: OffsetDateTime,
                 ) -> StoreResult<BeginSync> {
                     let tenant = scope.tenant_id().to_string();
-                    let n = sqlx::query(
-                        "UPDATE sync_state SET status = 'inProgress', started = $2, last_manual_trigger = $2 \
-                         WHERE tenant_id = $1 AND (last_manual_trigger IS NULL OR last_manual_trigger <= $3) \
-                         AND (status <> 'inProgress' OR started < $4)",
-                    )
-                    .bind(&tenant)
-                    .bind(to_micros(now))
-                    .bind(to_micros(now - window))
-                    .bind(to_micros(stale_before))
-                    .execute(self.writer())
-                    .await
-                    .map_err(map_err)?
-                    .rows_affected();
-                    if n > 0 {
-                        return Ok(BeginSync::Started);
-                    }
-                    let r = sqlx::query("SELECT status, started, last_manual_trigger FROM sync_state WHERE tenant_id = $1")
+                    let open_after = to_micros(now - window);
+                    // The conditional UPDATE is the atomic check-and-stamp. When it changes nothing,
+                    // the row says why; but a sync that blocked it may have ended before the row is
+                    // read (an automatic sync, typically), and then the trigger is simply retried.
+                    for _ in 0..3 {
+                        let n = sqlx::query(
+                            "UPDATE sync_state SET status = 'inProgress', started = $2, last_manual_trigger = $2 \
+                             WHERE tenant_id = $1 AND (last_manual_trigger IS NULL OR last_manual_trigger <= $3) \
+                             AND (status <> 'inProgress' OR started < $4)",
+                        )
                         .bind(&tenant)
-                        .fetch_optional(self.writer())
+                        .bind(to_micros(now))
+                        .bind(open_after)
+                        .bind(to_micros(stale_before))
+                        .execute(self.writer())
                         .await
                         .map_err(map_err)?
-                        .ok_or_else(|| StoreError::Backend("the tenant has no sync state".into()))?;
-                    let running = s(&r, "status")? == "inProgress" && oi(&r, "started")?.unwrap_or(0) >= to_micros(stale_before);
-                    if running {
-                        return Ok(BeginSync::InProgress);
+                        .rows_affected();
+                        if n > 0 {
+                            return Ok(BeginSync::Started);
+                        }
+                        let r = sqlx::query("SELECT status, started, last_manual_trigger FROM sync_state WHERE tenant_id = $1")
+                            .bind(&tenant)
+                            .fetch_optional(self.writer())
+                            .await
+                            .map_err(map_err)?
+                            .ok_or_else(|| StoreError::Backend("the tenant has no sync state".into()))?;
+                        let running = s(&r, "status")? == "inProgress" && oi(&r, "started")?.unwrap_or(0) >= to_micros(stale_before);
+                        if running {
+                            return Ok(BeginSync::InProgress);
+                        }
+                        if let Some(last) = oi(&r, "last_manual_trigger")? {
+                            if last > open_after {
+                                return Ok(BeginSync::TooSoon { retry_at: from_micros(last) + window });
+                            }
+                        }
                     }
-                    let last = oi(&r, "last_manual_trigger")?.unwrap_or(0);
-                    Ok(BeginSync::TooSoon { retry_at: from_micros(last) + window })
+                    // Syncs keep starting and ending under us: report the one that is running.
+                    Ok(BeginSync::InProgress)
                 }
 
                 async fn begin_automatic_sync(

@@ -308,6 +308,20 @@ pub async fn import_rows_are_unknown_until_processed_then_complete<S: Store>(sto
     let keys = hwhash::IdentityKeys::of(&hwhash::decode_bytes(&r1.hardware_hash).expect("decode"));
     assert_eq!(d.identity_keys, keys);
     assert!(d.identity_keys.tpm_ek_hash.is_some() && d.identity_keys.tuple.is_some());
+    // The record is the same registration without the hash bytes and identity keys.
+    let record = w
+        .registry
+        .get_device_record(&t, id)
+        .await
+        .expect("record retrievable by its id");
+    assert_eq!(
+        record,
+        AutopilotDevice {
+            hardware_hash: Vec::new(),
+            identity_keys: hwhash::IdentityKeys::default(),
+            ..d.clone()
+        }
+    );
     assert_eq!(
         w.registry
             .import_counts(&t, &rows[0].import_id)

@@ -1,6 +1,8 @@
 //! `hangar`: self-hosted Windows Autopilot device registration.
 
 mod cmd;
+mod config;
+mod duration;
 mod progress;
 
 use clap::{Parser, Subcommand};
@@ -14,6 +16,12 @@ use std::process::ExitCode;
     propagate_version = true
 )]
 struct Cli {
+    /// A TOML file of settings: the HANGAR_* variables in lower case without the prefix
+    /// (`listen = "0.0.0.0:8080"`, `data_dir = "/var/lib/hangar"`). Flags and the environment win.
+    #[arg(long, global = true, env = "HANGAR_CONFIG", value_name = "FILE")]
+    #[allow(dead_code)]
+    // read before parsing, by config::apply; declared for --help and checking
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,10 +46,25 @@ enum Command {
     App(cmd::auth::AppArgs),
     /// Issue and revoke bearer tokens.
     Token(cmd::auth::TokenArgs),
+    /// Import CSV files into a running server: check, upload, wait, report per row.
+    Import(cmd::client::import::ImportArgs),
+    /// Sync the Autopilot device list (`hangar sync`), or show its state (`hangar sync status`).
+    Sync(cmd::client::sync::SyncArgs),
+    /// List, show, update, assign and delete the Autopilot devices on a server.
+    Devices(cmd::client::devices::DevicesArgs),
+    /// List, show and delete imported rows on a server.
+    Imports(cmd::client::imports::ImportsArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(path) = config::path_from(&args) {
+        if let Err(message) = config::apply(&path, &<Cli as clap::CommandFactory>::command()) {
+            eprintln!("error: {message}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let cli = Cli::parse_from(args);
     // One-shot commands end quietly when their output pipe closes (`| head`); a long-running
     // server must keep the default Rust behaviour (EPIPE as an error) instead.
     restore_default_sigpipe();
@@ -54,6 +77,10 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(a),
         Command::App(a) => cmd::auth::app(a),
         Command::Token(a) => cmd::auth::token(a),
+        Command::Import(a) => cmd::client::import::run(a),
+        Command::Sync(a) => cmd::client::sync::run(a),
+        Command::Devices(a) => cmd::client::devices::run(a),
+        Command::Imports(a) => cmd::client::imports::run(a),
     };
     match result {
         Ok(code) => code,

@@ -336,3 +336,56 @@ fn serve_speaks_https_with_the_given_certificate() {
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(text.contains("\"ok\""), "{text}");
 }
+
+#[test]
+fn a_config_file_sets_the_sync_window() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("hangar.toml");
+    std::fs::write(
+        &config,
+        "sync_window = \"7s\"\nauto_sync_interval = \"2h\"\n",
+    )
+    .expect("write");
+    let data = dir.path().join("data");
+    let server = start_with(&data, &["--config", config.to_str().expect("utf-8 path")]);
+    let token = std::fs::read_to_string(data.join("admin-token")).expect("admin-token");
+    let bearer = format!("Bearer {}", token.trim());
+    let sync = "/beta/deviceManagement/windowsAutopilotSettings/sync";
+    // The automatic sync of the new tenant may be running at first: that is a 409, never a 429.
+    let mut first = (0, String::new());
+    for _ in 0..50 {
+        first = http(
+            &server.addr,
+            "POST",
+            sync,
+            &[("Authorization", &bearer)],
+            "",
+        );
+        if first.0 != 409 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, text) = first;
+    assert_eq!(status, 204, "{text}");
+    let (status, text) = http(
+        &server.addr,
+        "POST",
+        sync,
+        &[("Authorization", &bearer)],
+        "",
+    );
+    assert_eq!(status, 429, "{text}");
+    let retry_after: u64 = text
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("retry-after")
+                .then(|| value.trim().parse().ok())?
+        })
+        .expect("a Retry-After header");
+    assert!(
+        (1..=7).contains(&retry_after),
+        "Retry-After {retry_after} with a 7 s window"
+    );
+}

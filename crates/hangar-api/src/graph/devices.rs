@@ -5,7 +5,9 @@ use super::{action_name, parse_key, to_value, Ctx};
 use crate::auth::Caller;
 use crate::body::{present, ActionBody};
 use crate::error::{ApiError, ApiResult};
-use crate::odata::{apply_select, collection, entity, parse_filter};
+use crate::odata::{
+    apply_select, collection, entity, parse_filter, selects_all, CollectionOf, EntityOf,
+};
 use crate::{ApiStore, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -28,7 +30,7 @@ pub async fn list<S: ApiStore>(
     State(st): State<AppState<S>>,
     caller: Caller,
     ctx: Ctx,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Response> {
     let filter = ctx
         .query
         .filter
@@ -40,18 +42,6 @@ pub async fn list<S: ApiStore>(
         .registry
         .list_devices(&caller.scope, filter.as_ref(), &page_req)
         .await?;
-    let select = ctx.query.select.as_deref();
-    let items = page
-        .items
-        .iter()
-        .skip(skip)
-        .map(|d| {
-            apply_select(
-                to_value(&DeviceIdentity::from_device(d, ctx.version)),
-                select,
-            )
-        })
-        .collect();
     let count = if ctx.query.count {
         Some(match &filter {
             None => st
@@ -82,7 +72,23 @@ pub async fn list<S: ApiStore>(
         None
     };
     let next = page.next.map(|t| ctx.query.next_link(&ctx.url(SET), &t));
-    Ok(Json(collection(ctx.context(SET), items, count, next)))
+    let select = ctx.query.select.as_deref();
+    let items = page
+        .items
+        .iter()
+        .skip(skip)
+        .map(|d| DeviceIdentity::from_device(d, ctx.version));
+    if selects_all(select) {
+        return Ok(Json(CollectionOf {
+            context: ctx.context(SET),
+            count,
+            value: items.collect(),
+            next_link: next,
+        })
+        .into_response());
+    }
+    let items = items.map(|d| apply_select(to_value(&d), select)).collect();
+    Ok(Json(collection(ctx.context(SET), items, count, next)).into_response())
 }
 
 #[utoipa::path(
@@ -98,14 +104,16 @@ pub async fn get_one<S: ApiStore>(
     caller: Caller,
     ctx: Ctx,
     Path(id): Path<String>,
-) -> ApiResult<Json<serde_json::Value>> {
+) -> ApiResult<Response> {
     let id = parse_key(&id, DeviceId::parse)?;
-    let d = st.registry.get_device(&caller.scope, id).await?;
-    let item = apply_select(
-        to_value(&DeviceIdentity::from_device(&d, ctx.version)),
-        ctx.query.select.as_deref(),
-    );
-    Ok(Json(entity(ctx.context(&format!("{SET}/$entity")), item)))
+    let d = st.registry.get_device_record(&caller.scope, id).await?;
+    let item = DeviceIdentity::from_device(&d, ctx.version);
+    let context = ctx.context(&format!("{SET}/$entity"));
+    let select = ctx.query.select.as_deref();
+    if selects_all(select) {
+        return Ok(Json(EntityOf { context, item }).into_response());
+    }
+    Ok(Json(entity(context, apply_select(to_value(&item), select))).into_response())
 }
 
 #[utoipa::path(
@@ -265,7 +273,7 @@ pub async fn action<S: ApiStore>(
             // allowNextEnrollment: the registry keeps no per-device enrollment block yet, so the
             // action verifies that the device exists in the caller's list and succeeds.
             ctx.require_beta()?;
-            st.registry.get_device(scope, id).await?;
+            st.registry.get_device_record(scope, id).await?;
         }
     }
     Ok(StatusCode::NO_CONTENT)

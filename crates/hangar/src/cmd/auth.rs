@@ -80,29 +80,10 @@ fn parse_role(s: &str) -> Result<Role, String> {
 }
 
 fn parse_lifetime(s: &str) -> Result<Lifetime, String> {
-    let s = s.trim().to_ascii_lowercase();
-    if s == "never" {
+    if s.trim().eq_ignore_ascii_case("never") {
         return Ok(Lifetime(None));
     }
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a lifetime: use 30d, 12h, 90m, 3600s or never"))?;
-    let secs = match unit {
-        "d" => n * 86_400,
-        "h" => n * 3600,
-        "m" => n * 60,
-        "s" | "" => n,
-        _ => {
-            return Err(format!(
-                "'{s}' is not a lifetime: use 30d, 12h, 90m, 3600s or never"
-            ))
-        }
-    };
-    if secs == 0 {
-        return Err("a lifetime must be longer than 0".into());
-    }
-    Ok(Lifetime(Some(Duration::from_secs(secs))))
+    crate::duration::parse(s).map(|d| Lifetime(Some(d)))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -218,7 +199,7 @@ async fn create_token<S: ApiStore>(
     let until = issued
         .record
         .expires
-        .map_or_else(|| "never".to_string(), |t| t.to_string());
+        .map_or_else(|| "never".to_string(), hwhash::json::format_time);
     eprintln!(
         "token id {} ({role}, expires {until}); revoke with `hangar token revoke {}`",
         issued.record.id, issued.record.id

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod client;
 pub mod collect;
 pub mod csv;
 pub mod hash;

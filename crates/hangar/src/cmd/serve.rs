@@ -8,7 +8,7 @@ use clap::Args;
 use hangar_api::{ApiConfig, ApiStore, AppState};
 use hangar_core::authz::{authorize, Principal};
 use hangar_core::credentials::Role;
-use hangar_core::service::Registry;
+use hangar_core::service::{Registry, RegistryConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -56,6 +56,12 @@ pub struct ServeArgs {
         value_name = "N"
     )]
     max_import_rows: usize,
+    /// At most one manual sync per tenant within this window (Intune: 10 minutes).
+    #[arg(long, env = "HANGAR_SYNC_WINDOW", default_value = "10m", value_parser = crate::duration::parse, value_name = "DURATION")]
+    sync_window: Duration,
+    /// How often every tenant is synced automatically.
+    #[arg(long, env = "HANGAR_AUTO_SYNC_INTERVAL", default_value = "60m", value_parser = crate::duration::parse, value_name = "DURATION")]
+    auto_sync_interval: Duration,
     /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `hangar_api=debug`.
     #[arg(
         long,
@@ -170,7 +176,11 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + S
 
 async fn serve<S: ApiStore>(store: S, args: &ServeArgs) -> anyhow::Result<()> {
     let shutdown = shutdown_signal()?;
-    let registry = Registry::new(store);
+    let registry = Registry::new(store).with_config(RegistryConfig {
+        sync_window: args.sync_window,
+        auto_sync_interval: args.auto_sync_interval,
+        ..RegistryConfig::default()
+    });
     first_start(&registry, &args.db.data_dir).await?;
     let config = ApiConfig {
         public_url: args.public_url.clone().filter(|u| !u.trim().is_empty()),
