@@ -39,6 +39,9 @@ enum What {
         /// HANGAR_TEST_POSTGRES_URL). SQLite defaults to a temporary file.
         #[arg(long)]
         database_url: Option<String>,
+        /// Rows per processing transaction (`RegistryConfig::import_chunk`).
+        #[arg(long, default_value_t = 1000)]
+        import_chunk: usize,
     },
     /// The Graph API over loopback HTTP against SQLite: GET by id, GET a page, import; each with
     /// the ceiling of a static body of the same size served the same way.
@@ -86,7 +89,8 @@ fn main() -> anyhow::Result<()> {
             devices,
             backend,
             database_url,
-        } => import::run(devices, &backend, database_url.as_deref()),
+            import_chunk,
+        } => import::run(devices, &backend, database_url.as_deref(), import_chunk),
         What::Csv { rows } => csv::run(rows),
         What::Api {
             devices,

@@ -249,11 +249,15 @@ pub trait ImportStore: Send + Sync {
         id: ImportedDeviceId,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
-    /// The next `limit` rows of an import still `unknown`, in import order.
+    /// The next `limit` rows of an import still `unknown` whose `seq` is greater than `after_seq`,
+    /// in import order. A worker passes the last `seq` it handled, so it never walks past the
+    /// rows it already finished (and can read the next chunk before the previous one commits);
+    /// `-1` starts at the beginning.
     fn unknown_rows(
         &self,
         scope: &TenantScope,
         import_id: &str,
+        after_seq: i64,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Vec<ImportedDevice>>> + Send;
 

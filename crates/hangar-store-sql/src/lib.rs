@@ -727,13 +727,20 @@ macro_rules! impl_store {
                     Ok(n > 0)
                 }
 
-                async fn unknown_rows(&self, scope: &TenantScope, import_id: &str, limit: usize) -> StoreResult<Vec<ImportedDevice>> {
+                async fn unknown_rows(
+                    &self,
+                    scope: &TenantScope,
+                    import_id: &str,
+                    after_seq: i64,
+                    limit: usize,
+                ) -> StoreResult<Vec<ImportedDevice>> {
                     let rows = sqlx::query(&format!(
-                        "{IMPORTED_SELECT} WHERE i.tenant_id = $1 AND i.import_id = $2 AND i.status = 'unknown' \
-                         ORDER BY i.seq LIMIT $3"
+                        "{IMPORTED_SELECT} WHERE i.tenant_id = $1 AND i.import_id = $2 AND i.seq > $3 \
+                         AND i.status = 'unknown' ORDER BY i.seq LIMIT $4"
                     ))
                     .bind(scope.tenant_id().to_string())
                     .bind(import_id)
+                    .bind(after_seq)
                     .bind(limit as i64)
                     .fetch_all(self.reader())
                     .await

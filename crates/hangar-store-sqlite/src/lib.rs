@@ -18,6 +18,11 @@ fn migrator() -> sqlx::migrate::Migrator {
             include_str!("../migrations/0001_registry.sql"),
         ),
         (
+            2,
+            "imported_by_seq",
+            include_str!("../migrations/0002_imported_by_seq.sql"),
+        ),
+        (
             100,
             "credentials",
             include_str!("../migrations/0100_credentials.sql"),

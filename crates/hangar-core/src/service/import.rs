@@ -209,6 +209,10 @@ impl<S: Store> Registry<S> {
     }
 
     /// Processes the import's unknown rows chunk by chunk. False when the lease was lost.
+    ///
+    /// While chunk n commits (on the writer), chunk n+1 is read and planned (on the readers and
+    /// this task). A plan made before the previous commit is safe: if chunk n took a key that
+    /// chunk n+1 also claims, the UNIQUE index refuses chunk n+1's commit and it is planned again.
     async fn process_import(
         &self,
         sys: &SystemScope,
@@ -218,51 +222,59 @@ impl<S: Store> Registry<S> {
         requested_by: &str,
         worker: &str,
     ) -> CoreResult<bool> {
-        loop {
-            let rows = self
-                .store
-                .unknown_rows(scope, import_id, self.config.import_chunk.max(1))
-                .await?;
-            if rows.is_empty() {
-                return Ok(true);
-            }
-            self.process_rows(scope, import_id, requested_by, &rows)
-                .await?;
+        let limit = self.config.import_chunk.max(1);
+        let mut rows = self.store.unknown_rows(scope, import_id, -1, limit).await?;
+        let mut plan = None;
+        while let Some(last) = rows.last() {
+            let after = last.seq;
+            let candidates = import_candidates(&rows);
+            let (committed, next) = tokio::join!(
+                self.commit_plan(
+                    scope,
+                    RegistrationSource::Import,
+                    requested_by,
+                    Some(import_id),
+                    &candidates,
+                    plan.take(),
+                ),
+                self.read_and_plan(scope, import_id, requested_by, after, limit),
+            );
+            committed?;
             let until = self.now() + self.config.job_lease;
             if !self.store.heartbeat_job(sys, job.id, worker, until).await? {
                 return Ok(false);
             }
+            (rows, plan) = next?;
         }
+        Ok(true)
     }
 
-    async fn process_rows(
+    /// The import's next unknown rows after `after_seq`, with a plan for them.
+    async fn read_and_plan(
         &self,
         scope: &TenantScope,
         import_id: &str,
         requested_by: &str,
-        rows: &[ImportedDevice],
-    ) -> CoreResult<()> {
-        let candidates: Vec<Candidate<'_>> = rows
-            .iter()
-            .map(|r| Candidate {
-                row: Some(r.id),
-                hash: &r.hardware_identifier,
-                serial_number: &r.serial_number,
-                product_key: &r.product_key,
-                group_tag: &r.group_tag,
-                user_principal_name: &r.assigned_user_principal_name,
-                purchase_order_identifier: "",
-            })
-            .collect();
-        self.register_candidates(
-            scope,
-            RegistrationSource::Import,
-            requested_by,
-            Some(import_id),
-            &candidates,
-        )
-        .await
-        .map(|_| ())
+        after_seq: i64,
+        limit: usize,
+    ) -> CoreResult<(Vec<ImportedDevice>, Option<Plan>)> {
+        let rows = self
+            .store
+            .unknown_rows(scope, import_id, after_seq, limit)
+            .await?;
+        if rows.is_empty() {
+            return Ok((rows, None));
+        }
+        let plan = self
+            .plan(
+                scope,
+                RegistrationSource::Import,
+                requested_by,
+                Some(import_id),
+                &import_candidates(&rows),
+            )
+            .await?;
+        Ok((rows, Some(plan)))
     }
 
     /// Plans and commits; when a concurrent registration takes a key between the check and the
@@ -275,11 +287,30 @@ impl<S: Store> Registry<S> {
         import_id: Option<&str>,
         candidates: &[Candidate<'_>],
     ) -> CoreResult<Vec<Result<DeviceId, ZtdError>>> {
+        self.commit_plan(scope, source, registered_by, import_id, candidates, None)
+            .await
+    }
+
+    /// Commits `planned` (made earlier for these candidates) or a fresh plan, planning again
+    /// after every key collision.
+    async fn commit_plan(
+        &self,
+        scope: &TenantScope,
+        source: RegistrationSource,
+        registered_by: &str,
+        import_id: Option<&str>,
+        candidates: &[Candidate<'_>],
+        mut planned: Option<Plan>,
+    ) -> CoreResult<Vec<Result<DeviceId, ZtdError>>> {
         let mut last = None;
         for _ in 0..8 {
-            let plan = self
-                .plan(scope, source, registered_by, import_id, candidates)
-                .await?;
+            let plan = match planned.take() {
+                Some(plan) => plan,
+                None => {
+                    self.plan(scope, source, registered_by, import_id, candidates)
+                        .await?
+                }
+            };
             match self
                 .store
                 .commit_registrations(scope, &plan.devices, &plan.outcomes)
@@ -370,6 +401,20 @@ impl<S: Store> Registry<S> {
         }
         Ok(plan)
     }
+}
+
+fn import_candidates(rows: &[ImportedDevice]) -> Vec<Candidate<'_>> {
+    rows.iter()
+        .map(|r| Candidate {
+            row: Some(r.id),
+            hash: &r.hardware_identifier,
+            serial_number: &r.serial_number,
+            product_key: &r.product_key,
+            group_tag: &r.group_tag,
+            user_principal_name: &r.assigned_user_principal_name,
+            purchase_order_identifier: "",
+        })
+        .collect()
 }
 
 /// Decodes a candidate's hash and builds the registration it would become.
