@@ -967,3 +967,29 @@ async fn the_powershell_modules_order_identifier_is_the_group_tag() {
     let d = env.get(&format!("{DEVICES}/{reg}"), &env.a.admin).await;
     assert_eq!(d.body["groupTag"], "Kiosks");
 }
+
+#[tokio::test]
+async fn a_device_account_password_is_accepted_but_never_served_back() {
+    let env = env().await;
+    let id = one_device(&env, "HUB-1").await;
+    let beta = format!("/beta/deviceManagement/windowsAutopilotDeviceIdentities/{id}");
+    let r = env
+        .post_json(
+            &format!("{beta}/updateDeviceProperties"),
+            &env.a.admin,
+            &json!({"deviceAccountUpn": "hub@contoso.com", "deviceAccountPassword": "S3cret!pass", "deviceFriendlyName": "Hub 1"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let d = env.get(&beta, &env.a.admin).await;
+    assert_eq!(d.body["deviceAccountUpn"], "hub@contoso.com");
+    assert_eq!(d.body["deviceFriendlyName"], "Hub 1");
+    assert_eq!(d.body["deviceAccountPassword"], "");
+    let list = env
+        .get(
+            "/beta/deviceManagement/windowsAutopilotDeviceIdentities",
+            &env.a.admin,
+        )
+        .await;
+    assert!(!list.text.contains("S3cret!pass"), "{}", list.text);
+}

@@ -119,7 +119,8 @@ impl DeviceIdentity {
                     .into(),
                 deployment_profile_assigned_date_time: date(d.deployment_profile_assigned),
                 device_account_upn: d.device_account_upn.clone(),
-                device_account_password: d.device_account_password.clone(),
+                // A password is write-only: it is kept for the device, never served back.
+                device_account_password: String::new(),
                 device_friendly_name: d.device_friendly_name.clone(),
                 remediation_state: d.remediation_state.as_str().into(),
                 remediation_state_last_modified_date_time: date(d.remediation_state_last_modified),
