@@ -14,6 +14,30 @@ use hangar_core::model::{decode_skiptoken, encode_skiptoken, DirectoryDeviceId, 
 use hangar_core::CoreError;
 
 /// Pages an id-sorted list in memory the same way the stores page by key.
+/// One page of a list the store returns whole, as an OData collection of the entity set `set`.
+fn collection_page<T>(
+    all: Vec<T>,
+    id: impl Fn(&T) -> String,
+    set: &str,
+    ctx: &Ctx,
+    render: impl Fn(&T) -> serde_json::Value,
+) -> ApiResult<Json<serde_json::Value>> {
+    let total = all.len() as u64;
+    let (items, next) = page_by_id(all, id, ctx)?;
+    let select = ctx.query.select.as_deref();
+    let value = items
+        .iter()
+        .map(|d| apply_select(render(d), select))
+        .collect();
+    let next = next.map(|t| ctx.query.next_link(&ctx.url(set), &t));
+    Ok(Json(collection(
+        ctx.context(set),
+        value,
+        ctx.query.count.then_some(total),
+        next,
+    )))
+}
+
 fn page_by_id<T>(
     mut items: Vec<T>,
     id: impl Fn(&T) -> String,
@@ -152,20 +176,13 @@ pub async fn list_directory<S: ApiStore>(
     if let Some(f) = &filter {
         all.retain(|d| f.matches(&d.physical_ids));
     }
-    let total = all.len() as u64;
-    let (items, next) = page_by_id(all, |d| d.id.to_string(), &ctx)?;
-    let select = ctx.query.select.as_deref();
-    let value = items
-        .iter()
-        .map(|d| apply_select(to_value(&DirectoryDeviceOut::from_device(d)), select))
-        .collect();
-    let next = next.map(|t| ctx.query.next_link(&ctx.url("devices"), &t));
-    Ok(Json(collection(
-        ctx.context("devices"),
-        value,
-        ctx.query.count.then_some(total),
-        next,
-    )))
+    collection_page(
+        all,
+        |d| d.id.to_string(),
+        "devices",
+        &ctx,
+        |d| to_value(&DirectoryDeviceOut::from_device(d)),
+    )
 }
 
 #[utoipa::path(
@@ -222,25 +239,13 @@ pub async fn list_managed<S: ApiStore>(
         .list_managed_devices(&caller.scope)
         .await
         .map_err(CoreError::from)?;
-    let total = all.len() as u64;
-    let (items, next) = page_by_id(all, |d| d.id.to_string(), &ctx)?;
-    let select = ctx.query.select.as_deref();
-    let value = items
-        .iter()
-        .map(|d| {
-            apply_select(
-                to_value(&ManagedDeviceOut::from_device(d, ctx.version)),
-                select,
-            )
-        })
-        .collect();
-    let next = next.map(|t| ctx.query.next_link(&ctx.url(MANAGED), &t));
-    Ok(Json(collection(
-        ctx.context(MANAGED),
-        value,
-        ctx.query.count.then_some(total),
-        next,
-    )))
+    collection_page(
+        all,
+        |d| d.id.to_string(),
+        MANAGED,
+        &ctx,
+        |d| to_value(&ManagedDeviceOut::from_device(d, ctx.version)),
+    )
 }
 
 #[utoipa::path(
