@@ -3,6 +3,7 @@
 //! lives in the database.
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use hangar_store_sql::{Decode, ReadKind, ReadRows, Sql, Value};
 use sqlx::PgPool;
 use std::str::FromStr;
 use std::time::Duration;
@@ -75,6 +76,28 @@ impl PostgresStore {
     const CLAIM_JOB_SQL: &'static str = "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
          WHERE id = (SELECT id FROM jobs WHERE lease_until < $3 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
          RETURNING id, tenant_id, kind, payload, attempts";
+}
+
+impl ReadRows for PostgresStore {
+    async fn read_rows<T: Send + 'static>(
+        &self,
+        _kind: ReadKind,
+        sql: Sql,
+        decode: Decode<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut query = sqlx::query(sql.text());
+        for value in sql.binds() {
+            query = match value {
+                Value::Text(v) => query.bind(v.as_str()),
+                Value::Int(v) => query.bind(*v),
+            };
+        }
+        let rows = query
+            .fetch_all(self.reader())
+            .await
+            .map_err(hangar_store_sql::map_err)?;
+        rows.iter().map(|row| decode(row)).collect()
+    }
 }
 
 hangar_store_sql::impl_store!(PostgresStore, sqlx::Postgres);

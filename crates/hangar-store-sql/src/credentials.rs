@@ -13,7 +13,7 @@ macro_rules! impl_credential_store {
             use $crate::__core::store::StoreResult;
             use $crate::__sqlx as sqlx;
             use $crate::__time::OffsetDateTime;
-            use $crate::{corrupt, from_opt_micros, map_err, opt_micros};
+            use $crate::{corrupt, from_opt_micros, map_err, opt_micros, ReadKind, ReadRows, Sql};
             use sqlx::Row;
 
             type DbRow = <$db as sqlx::Database>::Row;
@@ -30,19 +30,6 @@ macro_rules! impl_credential_store {
             fn role_of(r: &DbRow) -> StoreResult<Role> {
                 let v = text(r, "role")?;
                 Role::parse(&v).ok_or_else(|| corrupt("role", &v))
-            }
-
-            fn token_from_row(r: &DbRow) -> StoreResult<AccessToken> {
-                Ok(AccessToken {
-                    id: text(r, "id")?,
-                    tenant_id: tenant_of(r)?,
-                    role: role_of(r)?,
-                    token_hash: text(r, "token_hash")?,
-                    name: text(r, "name")?,
-                    created: from_micros(r.try_get::<i64, _>("created").map_err(map_err)?),
-                    expires: from_opt_micros(r.try_get::<Option<i64>, _>("expires").map_err(map_err)?),
-                    revoked: from_opt_micros(r.try_get::<Option<i64>, _>("revoked").map_err(map_err)?),
-                })
             }
 
             fn app_from_row(r: &DbRow) -> StoreResult<AppRegistration> {
@@ -78,15 +65,9 @@ macro_rules! impl_credential_store {
                 }
 
                 async fn find_token(&self, _scope: &SystemScope, token_hash: &str) -> StoreResult<Option<AccessToken>> {
-                    let row = sqlx::query(
-                        "SELECT id, tenant_id, role, token_hash, name, created, expires, revoked FROM access_tokens \
-                         WHERE token_hash = $1",
-                    )
-                    .bind(token_hash)
-                    .fetch_optional(self.reader())
-                    .await
-                    .map_err(map_err)?;
-                    row.as_ref().map(token_from_row).transpose()
+                    let mut sql = Sql::new(concat!("SELECT ", $crate::token_columns!(), " FROM access_tokens WHERE token_hash = "));
+                    sql.bind(token_hash);
+                    $crate::single(self.read_rows(ReadKind::ByKey, sql, $crate::token_from_cols).await?)
                 }
 
                 async fn revoke_token(&self, _scope: &SystemScope, id_or_hash: &str, now: OffsetDateTime) -> StoreResult<bool> {

@@ -5,6 +5,9 @@
 //! job-claim statement) stays in the backend crates.
 
 mod credentials;
+mod read;
+
+pub use read::*;
 
 use hangar_core::model::DeviceField;
 use hangar_core::store::StoreError;
@@ -105,18 +108,10 @@ macro_rules! impl_store {
             use $crate::__time::OffsetDateTime;
             use std::time::Duration;
             use $crate::__sqlx as sqlx;
-            use $crate::{corrupt, from_opt_micros, map_err, opt_micros, CHUNK};
+            use $crate::{corrupt, from_opt_micros, map_err, opt_micros, CHUNK, DEVICE_COLUMNS, device_from_cols, ReadKind, ReadRows, Sql};
             use sqlx::{QueryBuilder, Row};
 
             type DbRow = <$db as sqlx::Database>::Row;
-
-            const DEVICE_COLUMNS: &str = "id, tenant_id, group_tag, purchase_order_identifier, serial_number, product_key, \
-                manufacturer, model, enrollment_state, last_contacted, addressable_user_name, user_principal_name, \
-                resource_name, sku_number, system_family, azure_active_directory_device_id, managed_device_id, display_name, \
-                azure_ad_device_id, profile_status, profile_detailed_status, profile_assigned, device_account_upn, \
-                device_account_password, device_friendly_name, remediation_state, remediation_modified, \
-                userless_enrollment_status, hash_id, source, registered_by, import_id, created, updated, published, \
-                pending_removal";
 
             const IMPORTED_COLUMNS: &str = "id, tenant_id, import_id, seq, group_tag, serial_number, product_key, \
                 assigned_user, status, device_registration_id, error_code, created";
@@ -144,52 +139,6 @@ macro_rules! impl_store {
             fn enum_of<T>(r: &DbRow, c: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
                 let v = s(r, c)?;
                 parse(&v).ok_or_else(|| corrupt(c, &v))
-            }
-
-            fn device_from_row(r: &DbRow) -> StoreResult<AutopilotDevice> {
-                Ok(AutopilotDevice {
-                    id: uuid_of(r, "id", DeviceId::parse)?,
-                    tenant_id: uuid_of(r, "tenant_id", TenantId::parse)?,
-                    group_tag: s(r, "group_tag")?,
-                    purchase_order_identifier: s(r, "purchase_order_identifier")?,
-                    serial_number: s(r, "serial_number")?,
-                    product_key: s(r, "product_key")?,
-                    manufacturer: s(r, "manufacturer")?,
-                    model: s(r, "model")?,
-                    enrollment_state: enum_of(r, "enrollment_state", EnrollmentState::parse)?,
-                    last_contacted: from_opt_micros(oi(r, "last_contacted")?),
-                    addressable_user_name: s(r, "addressable_user_name")?,
-                    user_principal_name: s(r, "user_principal_name")?,
-                    resource_name: s(r, "resource_name")?,
-                    sku_number: s(r, "sku_number")?,
-                    system_family: s(r, "system_family")?,
-                    azure_active_directory_device_id: s(r, "azure_active_directory_device_id")?,
-                    managed_device_id: os(r, "managed_device_id")?.as_deref().and_then(ManagedDeviceId::parse),
-                    display_name: s(r, "display_name")?,
-                    azure_ad_device_id: s(r, "azure_ad_device_id")?,
-                    deployment_profile_assignment_status: enum_of(r, "profile_status", ProfileAssignmentStatus::parse)?,
-                    deployment_profile_assignment_detailed_status: enum_of(
-                        r,
-                        "profile_detailed_status",
-                        ProfileAssignmentDetailedStatus::parse,
-                    )?,
-                    deployment_profile_assigned: from_opt_micros(oi(r, "profile_assigned")?),
-                    device_account_upn: s(r, "device_account_upn")?,
-                    device_account_password: s(r, "device_account_password")?,
-                    device_friendly_name: s(r, "device_friendly_name")?,
-                    remediation_state: enum_of(r, "remediation_state", RemediationState::parse)?,
-                    remediation_state_last_modified: from_opt_micros(oi(r, "remediation_modified")?),
-                    userless_enrollment_status: enum_of(r, "userless_enrollment_status", UserlessEnrollmentStatus::parse)?,
-                    hardware_hash: Vec::new(),
-                    identity_keys: hwhash::IdentityKeys::default(),
-                    source: enum_of(r, "source", RegistrationSource::parse)?,
-                    registered_by: s(r, "registered_by")?,
-                    import_id: os(r, "import_id")?,
-                    created: from_micros(i(r, "created")?),
-                    updated: from_micros(i(r, "updated")?),
-                    published: i(r, "published")? != 0,
-                    pending_removal: i(r, "pending_removal")? != 0,
-                })
             }
 
             fn imported_from_row(r: &DbRow) -> StoreResult<ImportedDevice> {
@@ -226,36 +175,6 @@ macro_rules! impl_store {
                     primary_domain: s(r, "primary_domain")?,
                     created: from_micros(i(r, "created")?),
                 })
-            }
-
-            fn push_filter<'a>(qb: &mut QueryBuilder<'a, $db>, f: &'a Filter<DeviceField>) {
-                match f {
-                    Filter::Contains(field, v) => {
-                        qb.push(format!("LOWER({}) LIKE ", $crate::device_column(*field)));
-                        qb.push_bind(format!("%{}%", $crate::like_escape(v)));
-                        qb.push(" ESCAPE '\\'");
-                    }
-                    Filter::StartsWith(field, v) => {
-                        qb.push(format!("LOWER({}) LIKE ", $crate::device_column(*field)));
-                        qb.push_bind(format!("{}%", $crate::like_escape(v)));
-                        qb.push(" ESCAPE '\\'");
-                    }
-                    Filter::Eq(field, v) => {
-                        qb.push(format!("LOWER({}) = ", $crate::device_column(*field)));
-                        qb.push_bind(v.to_lowercase());
-                    }
-                    Filter::Ne(field, v) => {
-                        qb.push(format!("LOWER({}) <> ", $crate::device_column(*field)));
-                        qb.push_bind(v.to_lowercase());
-                    }
-                    Filter::And(a, b) | Filter::Or(a, b) => {
-                        qb.push("(");
-                        push_filter(qb, a);
-                        qb.push(if matches!(f, Filter::And(..)) { ") AND (" } else { ") OR (" });
-                        push_filter(qb, b);
-                        qb.push(")");
-                    }
-                }
             }
 
             fn after(page: &PageRequest) -> Option<String> {
@@ -427,20 +346,16 @@ macro_rules! impl_store {
                 }
 
                 async fn get_device(&self, scope: &TenantScope, id: DeviceId) -> StoreResult<Option<AutopilotDevice>> {
-                    let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant_id = $1 AND id = $2"))
-                        .bind(scope.tenant_id().to_string())
-                        .bind(id.to_string())
-                        .fetch_optional(self.reader())
-                        .await
-                        .map_err(map_err)?;
-                    let Some(row) = row else { return Ok(None) };
-                    let mut d = device_from_row(&row)?;
-                    let hash = sqlx::query("SELECT bytes FROM hashes WHERE tenant_id = $1 AND id = $2")
-                        .bind(scope.tenant_id().to_string())
-                        .bind(s(&row, "hash_id")?)
-                        .fetch_optional(self.reader())
-                        .await
-                        .map_err(map_err)?;
+                    let Some(mut d) = self.get_device_record(scope, id).await? else { return Ok(None) };
+                    let hash = sqlx::query(
+                        "SELECT h.bytes FROM devices d JOIN hashes h ON h.tenant_id = d.tenant_id AND h.id = d.hash_id \
+                         WHERE d.tenant_id = $1 AND d.id = $2",
+                    )
+                    .bind(scope.tenant_id().to_string())
+                    .bind(id.to_string())
+                    .fetch_optional(self.reader())
+                    .await
+                    .map_err(map_err)?;
                     if let Some(h) = hash {
                         d.hardware_hash = h.try_get::<Vec<u8>, _>("bytes").map_err(map_err)?;
                     }
@@ -456,13 +371,9 @@ macro_rules! impl_store {
                 }
 
                 async fn get_device_record(&self, scope: &TenantScope, id: DeviceId) -> StoreResult<Option<AutopilotDevice>> {
-                    let row = sqlx::query(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant_id = $1 AND id = $2"))
-                        .bind(scope.tenant_id().to_string())
-                        .bind(id.to_string())
-                        .fetch_optional(self.reader())
-                        .await
-                        .map_err(map_err)?;
-                    row.as_ref().map(device_from_row).transpose()
+                    let mut sql = Sql::new(concat!("SELECT ", $crate::device_columns!(), " FROM devices WHERE tenant_id = "));
+                    sql.bind(scope.tenant_id().to_string()).push(" AND id = ").bind(id.to_string());
+                    $crate::single(self.read_rows(ReadKind::ByKey, sql, device_from_cols).await?)
                 }
 
                 async fn list_devices(
@@ -471,22 +382,18 @@ macro_rules! impl_store {
                     filter: Option<&Filter<DeviceField>>,
                     page: &PageRequest,
                 ) -> StoreResult<Page<AutopilotDevice>> {
-                    let mut qb = QueryBuilder::<$db>::new(format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE tenant_id = "));
-                    qb.push_bind(scope.tenant_id().to_string());
-                    qb.push(" AND published = 1");
+                    let mut sql = Sql::new(concat!("SELECT ", $crate::device_columns!(), " FROM devices WHERE tenant_id = "));
+                    sql.bind(scope.tenant_id().to_string()).push(" AND published = 1");
                     if let Some(last) = after(page) {
-                        qb.push(" AND id > ");
-                        qb.push_bind(last);
+                        sql.push(" AND id > ").bind(last);
                     }
                     if let Some(f) = filter {
-                        qb.push(" AND (");
-                        push_filter(&mut qb, f);
-                        qb.push(")");
+                        sql.push(" AND (");
+                        $crate::push_device_filter(&mut sql, f);
+                        sql.push(")");
                     }
-                    qb.push(" ORDER BY id LIMIT ");
-                    qb.push_bind(page.top as i64 + 1);
-                    let rows = qb.build().fetch_all(self.reader()).await.map_err(map_err)?;
-                    let mut items: Vec<AutopilotDevice> = rows.iter().map(device_from_row).collect::<StoreResult<_>>()?;
+                    sql.push(" ORDER BY id LIMIT ").bind(page.top as i64 + 1);
+                    let mut items = self.read_rows(ReadKind::Range, sql, device_from_cols).await?;
                     let next = if items.len() > page.top {
                         items.truncate(page.top);
                         items.last().map(|d| encode_skiptoken(&d.id.to_string()))

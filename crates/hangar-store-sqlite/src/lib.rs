@@ -2,9 +2,14 @@
 //! `synchronous=NORMAL`, foreign keys on, ONE writer connection (SQLite allows one writer at a time;
 //! queuing in the pool is cheaper than lock retries) and several readers.
 
+mod read;
+
+use hangar_store_sql::{Decode, ReadKind, ReadRows, Sql};
+use read::Readers;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 use std::path::Path;
+use std::sync::Arc;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -34,6 +39,7 @@ fn migrator() -> sqlx::migrate::Migrator {
 pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
+    hot_readers: Arc<Readers>,
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -64,6 +70,7 @@ impl SqliteStore {
             .pragma("cache_size", "-65536")
             .pragma("wal_autocheckpoint", "16384")
             .pragma("temp_store", "MEMORY");
+        let hot_readers = Readers::new(options.get_filename().to_path_buf());
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -78,7 +85,11 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(err)?;
-        Ok(SqliteStore { writer, readers })
+        Ok(SqliteStore {
+            writer,
+            readers,
+            hot_readers,
+        })
     }
 
     /// Brings the schema up to date (also done by `open`).
@@ -118,6 +129,17 @@ impl SqliteStore {
         "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
          WHERE id = (SELECT id FROM jobs WHERE lease_until < $3 ORDER BY id LIMIT 1) \
          RETURNING id, tenant_id, kind, payload, attempts";
+}
+
+impl ReadRows for SqliteStore {
+    async fn read_rows<T: Send + 'static>(
+        &self,
+        kind: ReadKind,
+        sql: Sql,
+        decode: Decode<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.hot_readers.read(kind, sql, decode).await
+    }
 }
 
 hangar_store_sql::impl_store!(SqliteStore, sqlx::Sqlite);

@@ -1,0 +1,116 @@
+//! The hot reads (see `hangar_store_sql::ReadRows`) on plain read-only rusqlite connections. A
+//! lookup by key runs on the calling thread: it is an index probe that takes microseconds, less
+//! than handing it to another thread would. A range may read many rows, so it runs on tokio's
+//! blocking pool.
+
+use hangar_core::store::{StoreError, StoreResult};
+use hangar_store_sql::{Cols, Decode, ReadKind, Sql, Value};
+use rusqlite::{Connection, OpenFlags};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Idle connections kept for reuse; more are opened under load and closed after use.
+const IDLE: usize = 16;
+
+#[derive(Debug)]
+pub struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+fn err(e: rusqlite::Error) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl Readers {
+    pub fn new(path: PathBuf) -> Arc<Readers> {
+        Arc::new(Readers {
+            path,
+            idle: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn open(&self) -> StoreResult<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(err)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
+        conn.pragma_update(None, "cache_size", -65536).map_err(err)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&Connection) -> StoreResult<R>) -> StoreResult<R> {
+        let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match taken {
+            Some(conn) => conn,
+            None => self.open()?,
+        };
+        let out = f(&conn);
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < IDLE {
+            idle.push(conn);
+        }
+        out
+    }
+
+    pub async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        kind: ReadKind,
+        sql: Sql,
+        decode: Decode<T>,
+    ) -> StoreResult<Vec<T>> {
+        match kind {
+            ReadKind::ByKey => self.with(|conn| run(conn, &sql, decode)),
+            ReadKind::Range => {
+                let readers = Arc::clone(self);
+                tokio::task::spawn_blocking(move || readers.with(|conn| run(conn, &sql, decode)))
+                    .await
+                    .map_err(|e| StoreError::Backend(format!("read task failed: {e}")))?
+            }
+        }
+    }
+}
+
+fn run<T>(conn: &Connection, sql: &Sql, decode: Decode<T>) -> StoreResult<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql.text()).map_err(err)?;
+    for (i, value) in sql.binds().iter().enumerate() {
+        // `$N` are named parameters to SQLite; look each up rather than trust their order.
+        let name = format!("${}", i + 1);
+        let index = stmt
+            .parameter_index(&name)
+            .map_err(err)?
+            .ok_or_else(|| StoreError::Backend(format!("no parameter {name} in statement")))?;
+        match value {
+            Value::Text(v) => stmt.raw_bind_parameter(index, v.as_str()),
+            Value::Int(v) => stmt.raw_bind_parameter(index, v),
+        }
+        .map_err(err)?;
+    }
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(err)? {
+        out.push(decode(&Row(row))?);
+    }
+    Ok(out)
+}
+
+struct Row<'a, 'stmt>(&'a rusqlite::Row<'stmt>);
+
+impl Cols for Row<'_, '_> {
+    fn text(&self, i: usize) -> StoreResult<String> {
+        self.0.get(i).map_err(err)
+    }
+    fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
+        self.0.get(i).map_err(err)
+    }
+    fn int(&self, i: usize) -> StoreResult<i64> {
+        self.0.get(i).map_err(err)
+    }
+    fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+        self.0.get(i).map_err(err)
+    }
+}
