@@ -6,6 +6,10 @@ mod csv;
 mod hash;
 mod import;
 
+// The allocator `hangar` runs with, so the server measured here is the one users run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
