@@ -426,6 +426,28 @@ async fn tokens_are_refused_when_missing_invalid_expired_or_revoked() {
 }
 
 #[tokio::test]
+async fn a_revocation_by_another_process_is_honoured_after_the_token_cache_ttl() {
+    let env = env().await;
+    let token = env
+        .registry
+        .issue_token(&env.a.scope, Role::Admin, "cached", None)
+        .await
+        .expect("token");
+    assert_eq!(env.get(DEVICES, &token.token).await.status, StatusCode::OK);
+    // Another process: its own Registry (and token cache) over the same database.
+    let other = hangar_core::service::Registry::new(env.registry.store().clone());
+    other.revoke_token(&token.record.id).await.expect("revoke");
+    let ttl = env.registry.config().token_cache_ttl;
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+    let r = env.get(DEVICES, &token.token).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("revoked"));
+}
+
+#[tokio::test]
 async fn failed_authentications_are_rate_limited() {
     let env = env_with(hangar_api::ApiConfig {
         failed_auth_limit: 3,

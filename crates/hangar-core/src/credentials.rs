@@ -121,8 +121,46 @@ pub trait CredentialStore: Send + Sync {
 
 /// Hex SHA-256 of a token's text.
 pub fn token_hash(token: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
+    }
+    out
+}
+
+/// Tokens looked up recently, by hash, so that a request does not read its token from the
+/// database each time (see `RegistryConfig::token_cache_ttl`).
+#[derive(Debug, Default)]
+pub(crate) struct TokenCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (AccessToken, std::time::Instant)>>,
+}
+
+impl TokenCache {
+    /// Tokens in use at once are few; a flood of distinct valid tokens only empties the cache.
+    const MAX: usize = 10_000;
+
+    fn get(&self, hash: &str, ttl: Duration) -> Option<AccessToken> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let (record, at) = entries.get(hash)?;
+        (at.elapsed() < ttl).then(|| record.clone())
+    }
+
+    fn put(&self, hash: String, record: AccessToken) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::MAX {
+            entries.clear();
+        }
+        entries.insert(hash, (record, std::time::Instant::now()));
+    }
+
+    /// Drops the token with this id or this hash.
+    fn forget(&self, id: &str, hash: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|h, (record, _)| h != hash && record.id != id);
+    }
 }
 
 /// A fresh JWT-shaped token: `header.payload.signature` where the signature part is 32 random
@@ -263,13 +301,20 @@ impl<S: Store + CredentialStore> Registry<S> {
         &self,
         token: &str,
     ) -> CoreResult<Result<Authenticated, AuthFailure>> {
-        let sys = Self::credentials_scope()?;
-        let Some(record) = self
-            .store()
-            .find_token(&sys, &token_hash(token.trim()))
-            .await?
-        else {
-            return Ok(Err(AuthFailure::Unknown));
+        let hash = token_hash(token.trim());
+        let ttl = self.config().token_cache_ttl;
+        let record = match self.tokens.get(&hash, ttl) {
+            Some(record) => record,
+            None => {
+                let sys = Self::credentials_scope()?;
+                let Some(record) = self.store().find_token(&sys, &hash).await? else {
+                    return Ok(Err(AuthFailure::Unknown));
+                };
+                if !ttl.is_zero() {
+                    self.tokens.put(hash, record.clone());
+                }
+                record
+            }
         };
         if record.revoked.is_some() {
             return Ok(Err(AuthFailure::Revoked));
@@ -294,6 +339,7 @@ impl<S: Store + CredentialStore> Registry<S> {
         let sys = Self::credentials_scope()?;
         let key = id_or_token.trim();
         let now = self.now();
+        self.tokens.forget(key, &token_hash(key));
         if self.store().revoke_token(&sys, key, now).await?
             || self
                 .store()

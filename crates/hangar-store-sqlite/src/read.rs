@@ -1,7 +1,9 @@
 //! The hot reads (see `hangar_store_sql::ReadRows`) on plain read-only rusqlite connections. A
 //! lookup by key runs on the calling thread: it is an index probe that takes microseconds, less
 //! than handing it to another thread would. A range may read many rows, so it runs on tokio's
-//! blocking pool.
+//! blocking pool, a few at a time: with more ranges in flight than cores they only take turns on
+//! the CPU and each needs a connection (and a page cache) of its own, which stretches the tail
+//! latency of all of them.
 
 use hangar_core::store::{StoreError, StoreResult};
 use hangar_store_sql::{Cols, Decode, ReadKind, Sql, Value};
@@ -10,13 +12,17 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Idle connections kept for reuse; more are opened under load and closed after use.
+/// Ranges read at once.
+const RANGES: usize = 4;
+/// Idle connections kept for reuse (the ranges and the lookups on the runtime's threads); more
+/// are opened under load and closed after use.
 const IDLE: usize = 16;
 
 #[derive(Debug)]
 pub struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    ranges: tokio::sync::Semaphore,
 }
 
 fn err(e: rusqlite::Error) -> StoreError {
@@ -28,6 +34,7 @@ impl Readers {
         Arc::new(Readers {
             path,
             idle: Mutex::new(Vec::new()),
+            ranges: tokio::sync::Semaphore::new(RANGES),
         })
     }
 
@@ -66,6 +73,11 @@ impl Readers {
         match kind {
             ReadKind::ByKey => self.with(|conn| run(conn, &sql, decode)),
             ReadKind::Range => {
+                let _turn = self
+                    .ranges
+                    .acquire()
+                    .await
+                    .map_err(|e| StoreError::Backend(format!("readers closed: {e}")))?;
                 let readers = Arc::clone(self);
                 tokio::task::spawn_blocking(move || readers.with(|conn| run(conn, &sql, decode)))
                     .await

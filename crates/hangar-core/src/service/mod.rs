@@ -33,6 +33,10 @@ pub struct RegistryConfig {
     pub job_lease: Duration,
     /// After this many claims a job's remaining rows fail with StorageError.
     pub job_max_attempts: i64,
+    /// How long a looked-up token is trusted without reading it again. A revocation made by
+    /// this process takes effect at once; one made by another process (`hangar token revoke`,
+    /// another server) within this time. Expiry is checked on every request.
+    pub token_cache_ttl: Duration,
 }
 
 impl Default for RegistryConfig {
@@ -44,6 +48,7 @@ impl Default for RegistryConfig {
             import_chunk: 500,
             job_lease: Duration::from_secs(60),
             job_max_attempts: 5,
+            token_cache_ttl: Duration::from_secs(2),
         }
     }
 }
@@ -98,6 +103,7 @@ pub struct Registry<S> {
     store: S,
     config: Arc<RegistryConfig>,
     clock: Arc<dyn Clock>,
+    pub(crate) tokens: Arc<crate::credentials::TokenCache>,
 }
 
 impl<S: Clone> Clone for Registry<S> {
@@ -106,6 +112,7 @@ impl<S: Clone> Clone for Registry<S> {
             store: self.store.clone(),
             config: self.config.clone(),
             clock: self.clock.clone(),
+            tokens: self.tokens.clone(),
         }
     }
 }
@@ -116,6 +123,7 @@ impl<S: Store> Registry<S> {
             store,
             config: Arc::new(RegistryConfig::default()),
             clock: Arc::new(SystemClock),
+            tokens: Arc::default(),
         }
     }
 
