@@ -43,6 +43,7 @@ pub struct Options {
     pub warmup: Duration,
     pub duration: Duration,
     pub max_requests: u64,
+    pub rounds: usize,
     pub import_rows: usize,
     pub client_threads: usize,
     pub cache_dir: PathBuf,
@@ -145,6 +146,23 @@ impl Measured {
     fn p99_ms(&self) -> f64 {
         self.hist.value_at_quantile(0.99) as f64 / 1000.0
     }
+    fn add(&mut self, other: Measured) -> anyhow::Result<()> {
+        self.requests += other.requests;
+        self.elapsed += other.elapsed;
+        self.hist.add(other.hist)?;
+        self.bytes += other.bytes;
+        Ok(())
+    }
+}
+
+/// Sums the rounds of one measurement.
+fn total(rounds: Vec<Measured>) -> anyhow::Result<Measured> {
+    let mut rounds = rounds.into_iter();
+    let mut sum = rounds.next().context("no rounds")?;
+    for r in rounds {
+        sum.add(r)?;
+    }
+    Ok(sum)
 }
 
 /// One HTTP/1.1 keep-alive connection.
@@ -202,6 +220,14 @@ impl Conn {
     }
 }
 
+/// How one round of a measurement runs.
+struct Timing {
+    warmup: Duration,
+    duration: Duration,
+    connections: usize,
+    max_requests: u64,
+}
+
 /// `connections` clients on their own keep-alive connections, each sending the next request as
 /// soon as the previous answer is read; `path` picks each request's path. Requests started
 /// during the warm-up are not counted; the run ends at the deadline or after `max_requests`.
@@ -209,7 +235,7 @@ fn load<P>(
     rt: &tokio::runtime::Runtime,
     addr: SocketAddr,
     token: &str,
-    opts: &Options,
+    opts: &Timing,
     path: P,
 ) -> anyhow::Result<Measured>
 where
@@ -523,21 +549,66 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         anyhow::Ok((one, page))
     })?;
 
-    let by_id = {
-        let ids = ids.clone();
-        load(&client, addr, &reader, &opts, move |rng| {
-            format!("{DEVICES}/{}", ids[rng.gen_range(0..ids.len())])
-        })?
-    };
-    // Random pages: the skiptoken of a random device, exactly the token the server puts in the
-    // next link of the page that ends with that device.
-    let page = {
-        let ids = ids.clone();
-        load(&client, addr, &reader, &opts, move |rng| {
-            let last = &ids[rng.gen_range(0..ids.len() - 100)];
-            format!("{DEVICES}?$top=100&$skiptoken={}", encode_skiptoken(last))
-        })?
-    };
+    // The ceilings answer with one real answer of each kind, from servers started beside
+    // Hangar's, so that each round can measure all four back to back.
+    let (one_len, page_len) = (one_body.len(), page_body.len());
+    let ceiling_one_server =
+        Server::start(move || async move { Ok((ceiling_app(one_body), noop())) })?;
+    let ceiling_page_server =
+        Server::start(move || async move { Ok((ceiling_app(page_body), noop())) })?;
+
+    // Interleaved rounds: load from outside the benchmark falls on Hangar and on its ceilings
+    // alike, so their ratio holds still when the machine is busy.
+    let rounds = opts.rounds.max(1);
+    let per_round = opts.duration.div_f64(rounds as f64);
+    let mut by_id = Vec::new();
+    let mut ceiling_one = Vec::new();
+    let mut page = Vec::new();
+    let mut ceiling_page = Vec::new();
+    for round in 0..rounds {
+        let warmup = if round == 0 {
+            opts.warmup
+        } else {
+            Duration::from_millis(200)
+        };
+        let timing = Timing {
+            warmup,
+            duration: per_round,
+            connections: opts.connections,
+            max_requests: opts.max_requests,
+        };
+        by_id.push({
+            let ids = ids.clone();
+            load(&client, addr, &reader, &timing, move |rng| {
+                format!("{DEVICES}/{}", ids[rng.gen_range(0..ids.len())])
+            })?
+        });
+        ceiling_one.push(load(
+            &client,
+            ceiling_one_server.addr,
+            &reader,
+            &timing,
+            |_| format!("{DEVICES}/x"),
+        )?);
+        // Random pages: the skiptoken of a random device, exactly the token the server puts in
+        // the next link of the page that ends with that device.
+        page.push({
+            let ids = ids.clone();
+            load(&client, addr, &reader, &timing, move |rng| {
+                let last = &ids[rng.gen_range(0..ids.len() - 100)];
+                format!("{DEVICES}?$top=100&$skiptoken={}", encode_skiptoken(last))
+            })?
+        });
+        ceiling_page.push(load(
+            &client,
+            ceiling_page_server.addr,
+            &reader,
+            &timing,
+            |_| format!("{DEVICES}?$top=100"),
+        )?);
+    }
+    let (by_id, ceiling_one) = (total(by_id)?, total(ceiling_one)?);
+    let (page, ceiling_page) = (total(page)?, total(ceiling_page)?);
 
     // Import through the API: POST the rows, poll the tenant's imported rows until all are final.
     let mut imports = Vec::new();
@@ -545,25 +616,11 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         imports.push(client.block_on(import_once(addr, &admin, round, opts.import_rows))?);
     }
     server.stop()?;
-
-    let (one_len, page_len) = (one_body.len(), page_body.len());
-    let ceiling_one = {
-        let s = Server::start(move || async move { Ok((ceiling_app(one_body), noop())) })?;
-        let m = load(&client, s.addr, &reader, &opts, |_| format!("{DEVICES}/x"))?;
-        s.stop()?;
-        m
-    };
-    let ceiling_page = {
-        let s = Server::start(move || async move { Ok((ceiling_app(page_body), noop())) })?;
-        let m = load(&client, s.addr, &reader, &opts, |_| {
-            format!("{DEVICES}?$top=100")
-        })?;
-        s.stop()?;
-        m
-    };
+    ceiling_one_server.stop()?;
+    ceiling_page_server.stop()?;
 
     println!(
-        "results ({} client threads; server runtime as hangar serve's; load average now {})",
+        "results ({} client threads; server runtime as hangar serve's; {rounds} interleaved rounds; load average now {})",
         opts.client_threads,
         load_average()
     );

@@ -62,9 +62,12 @@ enum What {
         /// Seconds of each measurement.
         #[arg(long, default_value_t = 5.0)]
         seconds: f64,
-        /// At most this many requests per measurement.
+        /// At most this many requests per measurement round.
         #[arg(long, default_value_t = 10_000_000)]
         max_requests: u64,
+        /// Each measurement is split into this many rounds, interleaved with the others'.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
         /// Rows per import call.
         #[arg(long, default_value_t = 500)]
         import_rows: usize,
@@ -102,6 +105,7 @@ fn main() -> anyhow::Result<()> {
             warmup,
             seconds,
             max_requests,
+            rounds,
             import_rows,
             client_threads,
             cache_dir,
@@ -112,6 +116,7 @@ fn main() -> anyhow::Result<()> {
             warmup: std::time::Duration::from_secs_f64(warmup),
             duration: std::time::Duration::from_secs_f64(seconds),
             max_requests,
+            rounds,
             import_rows,
             client_threads: client_threads.max(1),
             cache_dir,

@@ -2,8 +2,8 @@
 //! run under an advisory lock; jobs are claimed with `FOR UPDATE SKIP LOCKED`; the sync window
 //! lives in the database.
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use hangar_store_sql::{Decode, ReadKind, ReadRows, Sql, Value};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use std::str::FromStr;
 use std::time::Duration;

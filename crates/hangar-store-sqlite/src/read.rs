@@ -45,7 +45,8 @@ impl Readers {
         )
         .map_err(err)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(err)?;
-        conn.pragma_update(None, "cache_size", -65536).map_err(err)?;
+        conn.pragma_update(None, "cache_size", -65536)
+            .map_err(err)?;
         conn.set_prepared_statement_cache_capacity(64);
         Ok(conn)
     }

@@ -39,48 +39,48 @@ pub fn binary(bytes: &[u8]) -> String {
 /// `windowsAutopilotDeviceIdentity`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct DeviceIdentity {
+pub struct DeviceIdentity<'a> {
     #[serde(rename = "@odata.type")]
     pub odata_type: &'static str,
     pub id: String,
-    pub group_tag: String,
-    pub purchase_order_identifier: String,
-    pub serial_number: String,
-    pub product_key: String,
-    pub manufacturer: String,
-    pub model: String,
-    pub enrollment_state: String,
+    pub group_tag: &'a str,
+    pub purchase_order_identifier: &'a str,
+    pub serial_number: &'a str,
+    pub product_key: &'a str,
+    pub manufacturer: &'a str,
+    pub model: &'a str,
+    pub enrollment_state: &'static str,
     pub last_contacted_date_time: String,
-    pub addressable_user_name: String,
-    pub user_principal_name: String,
-    pub resource_name: String,
-    pub sku_number: String,
-    pub system_family: String,
-    pub azure_active_directory_device_id: String,
+    pub addressable_user_name: &'a str,
+    pub user_principal_name: &'a str,
+    pub resource_name: &'a str,
+    pub sku_number: &'a str,
+    pub system_family: &'a str,
+    pub azure_active_directory_device_id: &'a str,
     pub managed_device_id: String,
-    pub display_name: String,
+    pub display_name: &'a str,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
-    pub beta: Option<DeviceIdentityBeta>,
+    pub beta: Option<DeviceIdentityBeta<'a>>,
 }
 
 /// The beta-only properties of `windowsAutopilotDeviceIdentity`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct DeviceIdentityBeta {
-    pub azure_ad_device_id: String,
-    pub deployment_profile_assignment_status: String,
-    pub deployment_profile_assignment_detailed_status: String,
+pub struct DeviceIdentityBeta<'a> {
+    pub azure_ad_device_id: &'a str,
+    pub deployment_profile_assignment_status: &'static str,
+    pub deployment_profile_assignment_detailed_status: &'static str,
     pub deployment_profile_assigned_date_time: String,
-    pub device_account_upn: String,
-    pub device_account_password: String,
-    pub device_friendly_name: String,
-    pub remediation_state: String,
+    pub device_account_upn: &'a str,
+    pub device_account_password: &'static str,
+    pub device_friendly_name: &'a str,
+    pub remediation_state: &'static str,
     pub remediation_state_last_modified_date_time: String,
-    pub userless_enrollment_status: String,
+    pub userless_enrollment_status: &'static str,
 }
 
-impl DeviceIdentity {
-    pub fn from_device(d: &AutopilotDevice, v: Version) -> DeviceIdentity {
+impl<'a> DeviceIdentity<'a> {
+    pub fn from_device(d: &'a AutopilotDevice, v: Version) -> DeviceIdentity<'a> {
         // v1.0 has no `blocked` enrollment state.
         let enrollment_state = match (d.enrollment_state, v) {
             (EnrollmentState::Blocked, Version::V1) => EnrollmentState::Unknown,
@@ -89,42 +89,40 @@ impl DeviceIdentity {
         DeviceIdentity {
             odata_type: "#microsoft.graph.windowsAutopilotDeviceIdentity",
             id: d.id.to_string(),
-            group_tag: d.group_tag.clone(),
-            purchase_order_identifier: d.purchase_order_identifier.clone(),
-            serial_number: d.serial_number.clone(),
-            product_key: d.product_key.clone(),
-            manufacturer: d.manufacturer.clone(),
-            model: d.model.clone(),
-            enrollment_state: enrollment_state.as_str().into(),
+            group_tag: &d.group_tag,
+            purchase_order_identifier: &d.purchase_order_identifier,
+            serial_number: &d.serial_number,
+            product_key: &d.product_key,
+            manufacturer: &d.manufacturer,
+            model: &d.model,
+            enrollment_state: enrollment_state.as_str(),
             last_contacted_date_time: date(d.last_contacted),
-            addressable_user_name: d.addressable_user_name.clone(),
-            user_principal_name: d.user_principal_name.clone(),
-            resource_name: d.resource_name.clone(),
-            sku_number: d.sku_number.clone(),
-            system_family: d.system_family.clone(),
-            azure_active_directory_device_id: d.azure_active_directory_device_id.clone(),
+            addressable_user_name: &d.addressable_user_name,
+            user_principal_name: &d.user_principal_name,
+            resource_name: &d.resource_name,
+            sku_number: &d.sku_number,
+            system_family: &d.system_family,
+            azure_active_directory_device_id: &d.azure_active_directory_device_id,
             managed_device_id: d
                 .managed_device_id
                 .map_or_else(|| NIL_GUID.to_string(), |m| m.to_string()),
-            display_name: d.display_name.clone(),
+            display_name: &d.display_name,
             beta: (v == Version::Beta).then(|| DeviceIdentityBeta {
-                azure_ad_device_id: d.azure_ad_device_id.clone(),
+                azure_ad_device_id: &d.azure_ad_device_id,
                 deployment_profile_assignment_status: d
                     .deployment_profile_assignment_status
-                    .as_str()
-                    .into(),
+                    .as_str(),
                 deployment_profile_assignment_detailed_status: d
                     .deployment_profile_assignment_detailed_status
-                    .as_str()
-                    .into(),
+                    .as_str(),
                 deployment_profile_assigned_date_time: date(d.deployment_profile_assigned),
-                device_account_upn: d.device_account_upn.clone(),
+                device_account_upn: &d.device_account_upn,
                 // A password is write-only: it is kept for the device, never served back.
-                device_account_password: String::new(),
-                device_friendly_name: d.device_friendly_name.clone(),
-                remediation_state: d.remediation_state.as_str().into(),
+                device_account_password: "",
+                device_friendly_name: &d.device_friendly_name,
+                remediation_state: d.remediation_state.as_str(),
                 remediation_state_last_modified_date_time: date(d.remediation_state_last_modified),
-                userless_enrollment_status: d.userless_enrollment_status.as_str().into(),
+                userless_enrollment_status: d.userless_enrollment_status.as_str(),
             }),
         }
     }
