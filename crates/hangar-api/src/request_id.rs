@@ -63,15 +63,18 @@ fn rewrite_uri(uri: &Uri) -> Option<Uri> {
 }
 
 fn is_graph_path(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    lower == "/v1.0"
-        || lower == "/beta"
-        || lower.starts_with("/v1.0/")
-        || lower.starts_with("/beta/")
+    ["/v1.0", "/beta"].iter().any(|root| {
+        path.get(..root.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(root))
+            && matches!(path.as_bytes().get(root.len()), None | Some(b'/'))
+    })
 }
 
 pub async fn middleware(mut req: Request, next: Next) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
+    // A v4 id from the thread's generator: `new_v4` asks the kernel for each one.
+    let request_id = uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string();
     let client_request_id = req
         .headers()
         .get(&CLIENT_REQUEST_ID)
@@ -169,7 +172,17 @@ pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response 
 
 #[cfg(test)]
 mod tests {
-    use super::collapse_path;
+    use super::{collapse_path, is_graph_path};
+
+    #[test]
+    fn graph_paths_ignore_case() {
+        for p in ["/v1.0", "/V1.0/deviceManagement", "/beta", "/BETA/x"] {
+            assert!(is_graph_path(p), "{p}");
+        }
+        for p in ["/", "/v1.01", "/betax/y", "/healthz", "/v1", ""] {
+            assert!(!is_graph_path(p), "{p}");
+        }
+    }
 
     #[test]
     fn collapses_slashes() {
