@@ -16,6 +16,8 @@ pub struct QueryOptions {
     pub skiptoken: Option<String>,
     pub count: bool,
     pub select: Option<Vec<String>>,
+    /// The navigation properties named by `$expand` (their nested options dropped).
+    pub expand: Vec<String>,
 }
 
 impl QueryOptions {
@@ -62,7 +64,8 @@ impl QueryOptions {
                             .collect(),
                     );
                 }
-                // $orderby, $expand, $search and custom options are accepted and ignored.
+                "expand" => o.expand = expand_names(v),
+                // $orderby, $search and custom options are accepted and ignored.
                 _ => {}
             }
         }
@@ -112,6 +115,27 @@ impl QueryOptions {
         parts.push(format!("$skiptoken={}", enc(skiptoken)));
         format!("{collection_url}?{}", parts.join("&"))
     }
+}
+
+/// `a,b($select=x,y),c` → `[a, b, c]`: the top-level names, without nested options.
+fn expand_names(v: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let (mut depth, mut name) = (0usize, String::new());
+    for c in v.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => names.push(std::mem::take(&mut name)),
+            _ if depth == 0 => name.push(c),
+            _ => {}
+        }
+    }
+    names.push(name);
+    names
+        .into_iter()
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect()
 }
 
 const QUERY_VALUE: &AsciiSet = &CONTROLS
@@ -418,6 +442,21 @@ pub fn parse_filter<F>(text: &str, resolve: &dyn Fn(&str) -> Option<F>) -> ApiRe
 mod tests {
     use super::*;
     use hangar_core::model::DeviceField;
+
+    #[test]
+    fn expand_keeps_top_level_names() {
+        assert_eq!(
+            expand_names("deploymentProfile($select=id,displayName), intendedDeploymentProfile"),
+            ["deploymentProfile", "intendedDeploymentProfile"]
+        );
+        assert_eq!(
+            QueryOptions::parse(Some("%24expand=deploymentProfile"))
+                .expect("parse")
+                .expand,
+            ["deploymentProfile"]
+        );
+        assert!(expand_names(" , ").is_empty());
+    }
 
     fn parse(s: &str) -> ApiResult<Filter<DeviceField>> {
         parse_filter(s, &DeviceField::from_graph_name)

@@ -30,6 +30,7 @@ impl Modify for BearerAuth {
         crate::graph::devices::delete,
         crate::graph::devices::collection_action,
         crate::graph::devices::action,
+        crate::graph::devices::navigation,
         crate::graph::imported::list,
         crate::graph::imported::get_one,
         crate::graph::imported::delete,

@@ -1015,3 +1015,70 @@ async fn a_device_account_password_is_accepted_but_never_served_back() {
         .await;
     assert!(!list.text.contains("S3cret!pass"), "{}", list.text);
 }
+
+#[tokio::test]
+async fn beta_expands_the_profile_navigations_as_null_and_v1_refuses_them() {
+    let env = env().await;
+    let id = one_device(&env, "EXPAND-1").await;
+    let beta = DEVICES.replace("/v1.0/", "/beta/");
+    let token = &env.a.reader;
+
+    let r = env
+        .get(&format!("{beta}/{id}?$expand=deploymentProfile($select=id),intendedDeploymentProfile&$select=serialNumber"), token)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["serialNumber"], "EXPAND-1");
+    assert!(r.body["deploymentProfile"].is_null());
+    assert!(r.body["intendedDeploymentProfile"].is_null());
+    assert!(r.body.get("deploymentProfile").is_some());
+    assert!(
+        r.body.get("manufacturer").is_none(),
+        "$select still applies"
+    );
+
+    let r = env
+        .get(&format!("{beta}?$expand=deploymentprofile"), token)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let items = r.body["value"].as_array().expect("value");
+    assert!(!items.is_empty());
+    for item in items {
+        assert!(item.get("deploymentProfile").is_some_and(|v| v.is_null()));
+        assert!(item.get("groupTag").is_some());
+    }
+
+    let r = env
+        .get(&format!("{DEVICES}?$expand=deploymentProfile"), token)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("/beta has deploymentProfile"));
+    let r = env.get(&format!("{beta}?$expand=owner"), token).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+
+    // The navigation itself: no profile is assigned, so 204; an unknown device is 404.
+    let r = env
+        .get(&format!("{beta}/{id}/deploymentProfile"), token)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = env
+        .get(&format!("{beta}/{id}/IntendedDeploymentProfile"), token)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let r = env
+        .get(
+            &format!("{beta}/00000000-0000-0000-0000-000000000001/deploymentProfile"),
+            token,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = env.get(&format!("{beta}/{id}/owner"), token).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // Another tenant's device is not found.
+    let r = env
+        .get(&format!("{beta}/{id}/deploymentProfile"), &env.b.reader)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}

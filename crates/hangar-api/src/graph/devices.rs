@@ -17,6 +17,43 @@ use hangar_core::model::{DeviceField, DeviceId, DevicePatch, PageRequest};
 
 const SET: &str = "deviceManagement/windowsAutopilotDeviceIdentities";
 
+/// The navigation properties of a device (beta): the profile assigned to it and the one it
+/// will get. No deployment profile exists in Hangar yet, so both are always null.
+const NAVIGATIONS: [&str; 2] = ["deploymentProfile", "intendedDeploymentProfile"];
+
+/// The navigations `$expand` asks for, by their proper names; an unknown one is a 400.
+fn expanded(ctx: &Ctx) -> ApiResult<Vec<&'static str>> {
+    ctx.query
+        .expand
+        .iter()
+        .map(|name| {
+            NAVIGATIONS
+                .into_iter()
+                .find(|n| n.eq_ignore_ascii_case(name) && ctx.version == super::Version::Beta)
+                .ok_or_else(|| not_a_navigation(name, ctx.version))
+        })
+        .collect()
+}
+
+fn not_a_navigation(name: &str, version: super::Version) -> ApiError {
+    ApiError::bad_request(format!(
+        "'{name}' is not a navigation property of windowsAutopilotDeviceIdentity in {}; \
+         /beta has deploymentProfile and intendedDeploymentProfile",
+        version.segment()
+    ))
+}
+
+/// An item as JSON, `$select` applied, with the expanded navigations (which `$select` keeps).
+fn shaped(item: &DeviceIdentity, select: Option<&[String]>, expand: &[&str]) -> serde_json::Value {
+    let mut v = apply_select(to_value(item), select);
+    if let serde_json::Value::Object(map) = &mut v {
+        for name in expand {
+            map.insert((*name).to_string(), serde_json::Value::Null);
+        }
+    }
+    v
+}
+
 /// List the tenant's Autopilot devices.
 #[utoipa::path(
     get,
@@ -73,12 +110,13 @@ pub async fn list<S: ApiStore>(
     };
     let next = page.next.map(|t| ctx.query.next_link(&ctx.url(SET), &t));
     let select = ctx.query.select.as_deref();
+    let expand = expanded(&ctx)?;
     let items = page
         .items
         .iter()
         .skip(skip)
         .map(|d| DeviceIdentity::from_device(d, ctx.version));
-    if selects_all(select) {
+    if selects_all(select) && expand.is_empty() {
         return Ok(Json(CollectionOf {
             context: ctx.context(SET),
             count,
@@ -87,7 +125,7 @@ pub async fn list<S: ApiStore>(
         })
         .into_response());
     }
-    let items = items.map(|d| apply_select(to_value(&d), select)).collect();
+    let items = items.map(|d| shaped(&d, select, &expand)).collect();
     Ok(Json(collection(ctx.context(SET), items, count, next)).into_response())
 }
 
@@ -106,14 +144,41 @@ pub async fn get_one<S: ApiStore>(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = parse_key(&id, DeviceId::parse)?;
+    let expand = expanded(&ctx)?;
     let d = st.registry.get_device_record(&caller.scope, id).await?;
     let item = DeviceIdentity::from_device(&d, ctx.version);
     let context = ctx.context(&format!("{SET}/$entity"));
     let select = ctx.query.select.as_deref();
-    if selects_all(select) {
+    if selects_all(select) && expand.is_empty() {
         return Ok(Json(EntityOf { context, item }).into_response());
     }
-    Ok(Json(entity(context, apply_select(to_value(&item), select))).into_response())
+    Ok(Json(entity(context, shaped(&item, select, &expand))).into_response())
+}
+
+/// `GET .../{id}/deploymentProfile` (and `intendedDeploymentProfile`): the device's profile.
+#[utoipa::path(
+    get,
+    path = "/{version}/deviceManagement/windowsAutopilotDeviceIdentities/{id}/{navigation}",
+    params(("version" = String, Path, description = "beta"), ("id" = String, Path, description = "GUID"), ("navigation" = String, Path, description = "deploymentProfile or intendedDeploymentProfile")),
+    responses((status = 204, description = "No profile is assigned (no deployment profiles exist yet)"), (status = 400, description = "Not a navigation property"), (status = 404, description = "No such device in this tenant"), (status = 401, description = "No valid token")),
+    security(("bearer" = [])),
+    tag = "windowsAutopilotDeviceIdentities"
+)]
+pub async fn navigation<S: ApiStore>(
+    State(st): State<AppState<S>>,
+    caller: Caller,
+    ctx: Ctx,
+    Path((id, name)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    if ctx.version != super::Version::Beta
+        || !NAVIGATIONS.iter().any(|n| n.eq_ignore_ascii_case(&name))
+    {
+        return Err(not_a_navigation(&name, ctx.version));
+    }
+    let id = parse_key(&id, DeviceId::parse)?;
+    st.registry.get_device_record(&caller.scope, id).await?;
+    // A null single-valued navigation is 204 No Content in OData.
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(

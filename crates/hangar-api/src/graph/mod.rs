@@ -102,7 +102,7 @@ pub fn routes<S: ApiStore>(version: Version) -> Router<AppState<S>> {
         )
         .route(
             &format!("{dm}/windowsautopilotdeviceidentities/{{id}}/{{action}}"),
-            post(devices::action::<S>),
+            post(devices::action::<S>).get(devices::navigation::<S>),
         )
         .route(
             &format!("{dm}/importedwindowsautopilotdeviceidentities"),
