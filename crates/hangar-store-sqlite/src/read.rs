@@ -48,7 +48,7 @@ impl Readers {
         conn.pragma_update(None, "cache_size", -65536)
             .map_err(err)?;
         // Pages are read straight from the mapped file instead of copied into each connection's
-        // own cache (SQLite caps the mapping at 2 GiB; the rest is read as before).
+        // own cache (up to SQLITE_MAX_MMAP_SIZE, set in .cargo/config.toml).
         conn.query_row("PRAGMA mmap_size = 17179869184", [], |r| r.get::<_, i64>(0))
             .map_err(err)?;
         conn.set_prepared_statement_cache_capacity(64);
