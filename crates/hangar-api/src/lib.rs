@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod graph;
+pub mod logging;
 pub mod odata;
 pub mod openapi;
 pub mod request_id;

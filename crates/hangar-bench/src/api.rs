@@ -44,6 +44,8 @@ pub struct Options {
     pub duration: Duration,
     pub max_requests: u64,
     pub rounds: usize,
+    /// Measure only GETs by id (`by-id`) or only pages (`page`), e.g. under a profiler.
+    pub only: Option<String>,
     pub import_rows: usize,
     pub client_threads: usize,
     pub cache_dir: PathBuf,
@@ -458,6 +460,14 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     );
     println!("  load average at start: {}", load_average());
     let dir = tempfile::tempdir()?;
+    // The server logs as `hangar serve` does by default: a line per request at info level.
+    let log_path = dir.path().join("server.log");
+    let _log = hangar_api::logging::init("info", std::fs::File::create(&log_path)?)
+        .map_err(anyhow::Error::msg)?;
+    println!(
+        "  server log: info level, written to {}",
+        log_path.display()
+    );
     let db = seeded_copy(&opts, dir.path())?;
 
     let client = tokio::runtime::Builder::new_multi_thread()
@@ -577,35 +587,60 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
             connections: opts.connections,
             max_requests: opts.max_requests,
         };
-        by_id.push({
-            let ids = ids.clone();
-            load(&client, addr, &reader, &timing, move |rng| {
-                format!("{DEVICES}/{}", ids[rng.gen_range(0..ids.len())])
-            })?
-        });
-        ceiling_one.push(load(
-            &client,
-            ceiling_one_server.addr,
-            &reader,
-            &timing,
-            |_| format!("{DEVICES}/x"),
-        )?);
-        // Random pages: the skiptoken of a random device, exactly the token the server puts in
-        // the next link of the page that ends with that device.
-        page.push({
-            let ids = ids.clone();
-            load(&client, addr, &reader, &timing, move |rng| {
-                let last = &ids[rng.gen_range(0..ids.len() - 100)];
-                format!("{DEVICES}?$top=100&$skiptoken={}", encode_skiptoken(last))
-            })?
-        });
-        ceiling_page.push(load(
-            &client,
-            ceiling_page_server.addr,
-            &reader,
-            &timing,
-            |_| format!("{DEVICES}?$top=100"),
-        )?);
+        if opts.only.as_deref() != Some("page") {
+            by_id.push({
+                let ids = ids.clone();
+                load(&client, addr, &reader, &timing, move |rng| {
+                    format!("{DEVICES}/{}", ids[rng.gen_range(0..ids.len())])
+                })?
+            });
+            ceiling_one.push(load(
+                &client,
+                ceiling_one_server.addr,
+                &reader,
+                &timing,
+                |_| format!("{DEVICES}/x"),
+            )?);
+        }
+        if opts.only.as_deref() != Some("by-id") {
+            // Random pages: the skiptoken of a random device, exactly the token the server puts in
+            // the next link of the page that ends with that device.
+            page.push({
+                let ids = ids.clone();
+                load(&client, addr, &reader, &timing, move |rng| {
+                    let last = &ids[rng.gen_range(0..ids.len() - 100)];
+                    format!("{DEVICES}?$top=100&$skiptoken={}", encode_skiptoken(last))
+                })?
+            });
+            ceiling_page.push(load(
+                &client,
+                ceiling_page_server.addr,
+                &reader,
+                &timing,
+                |_| format!("{DEVICES}?$top=100"),
+            )?);
+        }
+    }
+    if opts.only.is_some() {
+        for (name, m) in [
+            ("by id", by_id),
+            ("ceiling", ceiling_one),
+            ("page", page),
+            ("ceiling", ceiling_page),
+        ] {
+            if let Ok(m) = total(m) {
+                println!(
+                    "  {name:<10} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms",
+                    m.rate(),
+                    m.p50_ms(),
+                    m.p99_ms()
+                );
+            }
+        }
+        server.stop()?;
+        ceiling_one_server.stop()?;
+        ceiling_page_server.stop()?;
+        return Ok(());
     }
     let (by_id, ceiling_one) = (total(by_id)?, total(ceiling_one)?);
     let (page, ceiling_page) = (total(page)?, total(ceiling_page)?);

@@ -68,6 +68,9 @@ enum What {
         /// Each measurement is split into this many rounds, interleaved with the others'.
         #[arg(long, default_value_t = 5)]
         rounds: usize,
+        /// Measure only `by-id` or only `page` (for profiling; prints no verdicts).
+        #[arg(long, value_parser = ["by-id", "page"])]
+        only: Option<String>,
         /// Rows per import call.
         #[arg(long, default_value_t = 500)]
         import_rows: usize,
@@ -106,6 +109,7 @@ fn main() -> anyhow::Result<()> {
             seconds,
             max_requests,
             rounds,
+            only,
             import_rows,
             client_threads,
             cache_dir,
@@ -117,6 +121,7 @@ fn main() -> anyhow::Result<()> {
             duration: std::time::Duration::from_secs_f64(seconds),
             max_requests,
             rounds,
+            only,
             import_rows,
             client_threads: client_threads.max(1),
             cache_dir,

@@ -73,13 +73,8 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&args.log)
-                .context("--log is not a valid filter")?,
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let _log = hangar_api::logging::init(&args.log, std::io::stderr())
+        .map_err(|e| anyhow::anyhow!("--log: {e}"))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
