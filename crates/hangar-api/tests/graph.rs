@@ -1082,3 +1082,82 @@ async fn beta_expands_the_profile_navigations_as_null_and_v1_refuses_them() {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn managed_devices_take_a_filter_on_their_string_properties() {
+    use hangar_core::model::{ManagedDevice, ManagedDeviceId};
+    use hangar_core::store::ManagedDeviceStore;
+    let env = env().await;
+    for (name, maker, serial) in [
+        ("DESKTOP-A1", "Contoso", "MD-1"),
+        ("desktop-b2", "Fabrikam", "MD-2"),
+        ("LAPTOP-C3", "Contoso", "MD-3"),
+    ] {
+        let m = ManagedDevice {
+            id: ManagedDeviceId::new(),
+            tenant_id: env.a.scope.tenant_id(),
+            device_name: name.into(),
+            serial_number: serial.into(),
+            manufacturer: maker.into(),
+            model: "Surface 9".into(),
+            user_principal_name: String::new(),
+            azure_ad_device_id: String::new(),
+            enrolled: None,
+            last_sync: None,
+            operating_system: "Windows".into(),
+            management_state: "managed".into(),
+            autopilot_enrolled: true,
+            enrolled_by_user_id: String::new(),
+            autopilot_device_id: None,
+        };
+        env.registry
+            .store()
+            .insert_managed_device(&env.a.scope, &m)
+            .await
+            .expect("managed device");
+    }
+    let set = "/v1.0/deviceManagement/managedDevices";
+    let serials = |r: &common::Resp| -> Vec<String> {
+        let mut v: Vec<String> = r.body["value"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|d| d["serialNumber"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let r = env
+        .get(
+            &format!("{set}?$filter=startswith(deviceName,'desktop')&$count=true"),
+            &env.a.reader,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(serials(&r), ["MD-1", "MD-2"]);
+    assert_eq!(r.body["@odata.count"], 2);
+    let r = env
+        .get(
+            &format!(
+                "{set}?$filter=manufacturer%20eq%20'contoso'%20and%20contains(deviceName,'LAP')"
+            ),
+            &env.a.reader,
+        )
+        .await;
+    assert_eq!(serials(&r), ["MD-3"]);
+    let r = env
+        .get(&format!("{set}?$filter=osVersion%20eq%20'x'"), &env.a.reader)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    // Another tenant's filter sees none of them.
+    let r = env
+        .get(
+            &format!("{set}?$filter=startswith(deviceName,'desktop')"),
+            &env.b.reader,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(serials(&r).is_empty());
+}

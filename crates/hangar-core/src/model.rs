@@ -440,69 +440,96 @@ pub struct AuditEntry {
     pub at: OffsetDateTime,
 }
 
-/// The string properties of an Autopilot device a list can filter on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeviceField {
-    GroupTag,
-    PurchaseOrderIdentifier,
-    SerialNumber,
-    ProductKey,
-    Manufacturer,
-    Model,
-    EnrollmentState,
-    AddressableUserName,
-    UserPrincipalName,
-    ResourceName,
-    SkuNumber,
-    SystemFamily,
-    AzureActiveDirectoryDeviceId,
-    DisplayName,
-    DeploymentProfileAssignmentStatus,
+/// An enum of the string properties a list can filter on, each with its Graph name.
+macro_rules! string_fields {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $graph:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($variant,)*
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The Graph property name.
+            pub fn graph_name(self) -> &'static str {
+                match self {
+                    $($name::$variant => $graph,)*
+                }
+            }
+
+            /// The property with this Graph name, ignoring case.
+            pub fn from_graph_name(name: &str) -> Option<$name> {
+                Self::ALL
+                    .iter()
+                    .copied()
+                    .find(|f| f.graph_name().eq_ignore_ascii_case(name))
+            }
+        }
+    };
 }
 
-impl DeviceField {
-    /// The Graph property name.
-    pub fn graph_name(self) -> &'static str {
-        match self {
-            DeviceField::GroupTag => "groupTag",
-            DeviceField::PurchaseOrderIdentifier => "purchaseOrderIdentifier",
-            DeviceField::SerialNumber => "serialNumber",
-            DeviceField::ProductKey => "productKey",
-            DeviceField::Manufacturer => "manufacturer",
-            DeviceField::Model => "model",
-            DeviceField::EnrollmentState => "enrollmentState",
-            DeviceField::AddressableUserName => "addressableUserName",
-            DeviceField::UserPrincipalName => "userPrincipalName",
-            DeviceField::ResourceName => "resourceName",
-            DeviceField::SkuNumber => "skuNumber",
-            DeviceField::SystemFamily => "systemFamily",
-            DeviceField::AzureActiveDirectoryDeviceId => "azureActiveDirectoryDeviceId",
-            DeviceField::DisplayName => "displayName",
-            DeviceField::DeploymentProfileAssignmentStatus => "deploymentProfileAssignmentStatus",
-        }
+string_fields! {
+    /// The string properties of an Autopilot device a list can filter on.
+    DeviceField {
+        GroupTag => "groupTag",
+        PurchaseOrderIdentifier => "purchaseOrderIdentifier",
+        SerialNumber => "serialNumber",
+        ProductKey => "productKey",
+        Manufacturer => "manufacturer",
+        Model => "model",
+        EnrollmentState => "enrollmentState",
+        AddressableUserName => "addressableUserName",
+        UserPrincipalName => "userPrincipalName",
+        ResourceName => "resourceName",
+        SkuNumber => "skuNumber",
+        SystemFamily => "systemFamily",
+        AzureActiveDirectoryDeviceId => "azureActiveDirectoryDeviceId",
+        DisplayName => "displayName",
+        DeploymentProfileAssignmentStatus => "deploymentProfileAssignmentStatus",
     }
+}
 
-    pub fn from_graph_name(name: &str) -> Option<DeviceField> {
-        use DeviceField::*;
-        [
-            GroupTag,
-            PurchaseOrderIdentifier,
-            SerialNumber,
-            ProductKey,
-            Manufacturer,
-            Model,
-            EnrollmentState,
-            AddressableUserName,
-            UserPrincipalName,
-            ResourceName,
-            SkuNumber,
-            SystemFamily,
-            AzureActiveDirectoryDeviceId,
-            DisplayName,
-            DeploymentProfileAssignmentStatus,
-        ]
-        .into_iter()
-        .find(|f| f.graph_name().eq_ignore_ascii_case(name))
+string_fields! {
+    /// The string properties of an imported device row a list can filter on.
+    ImportedField {
+        SerialNumber => "serialNumber",
+        GroupTag => "groupTag",
+        ProductKey => "productKey",
+        ImportId => "importId",
+        AssignedUserPrincipalName => "assignedUserPrincipalName",
+    }
+}
+
+string_fields! {
+    /// The string properties of a managed device a list can filter on.
+    ManagedField {
+        DeviceName => "deviceName",
+        SerialNumber => "serialNumber",
+        Manufacturer => "manufacturer",
+        Model => "model",
+        UserPrincipalName => "userPrincipalName",
+        AzureAdDeviceId => "azureADDeviceId",
+        OperatingSystem => "operatingSystem",
+        ManagementState => "managementState",
+        EnrolledByUserId => "enrolledByUserId",
+    }
+}
+
+impl ManagedDevice {
+    pub fn field(&self, f: ManagedField) -> &str {
+        match f {
+            ManagedField::DeviceName => &self.device_name,
+            ManagedField::SerialNumber => &self.serial_number,
+            ManagedField::Manufacturer => &self.manufacturer,
+            ManagedField::Model => &self.model,
+            ManagedField::UserPrincipalName => &self.user_principal_name,
+            ManagedField::AzureAdDeviceId => &self.azure_ad_device_id,
+            ManagedField::OperatingSystem => &self.operating_system,
+            ManagedField::ManagementState => &self.management_state,
+            ManagedField::EnrolledByUserId => &self.enrolled_by_user_id,
+        }
     }
 }
 
@@ -525,6 +552,22 @@ impl<F> Filter<F> {
 
     pub fn or(self, other: Filter<F>) -> Filter<F> {
         Filter::Or(Box::new(self), Box::new(other))
+    }
+}
+
+impl<F: Copy> Filter<F> {
+    /// Whether an item whose properties `value` reads matches, compared as the stores compare:
+    /// ignoring case. For lists that are filtered in memory.
+    pub fn matches<'a>(&self, value: &dyn Fn(F) -> &'a str) -> bool {
+        let lower = |f: F| value(f).to_lowercase();
+        match self {
+            Filter::Contains(f, v) => lower(*f).contains(&v.to_lowercase()),
+            Filter::StartsWith(f, v) => lower(*f).starts_with(&v.to_lowercase()),
+            Filter::Eq(f, v) => lower(*f) == v.to_lowercase(),
+            Filter::Ne(f, v) => lower(*f) != v.to_lowercase(),
+            Filter::And(a, b) => a.matches(value) && b.matches(value),
+            Filter::Or(a, b) => a.matches(value) || b.matches(value),
+        }
     }
 }
 
@@ -600,6 +643,36 @@ pub fn from_micros(micros: i64) -> OffsetDateTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filters_match_in_memory_ignoring_case() {
+        let f = Filter::Contains(ManagedField::DeviceName, "desk".into())
+            .and(Filter::Ne(ManagedField::Manufacturer, "CONTOSO".into()))
+            .or(Filter::Eq(ManagedField::SerialNumber, "sn-1".into()));
+        let read = |name: &'static str, maker: &'static str, serial: &'static str| {
+            move |field: ManagedField| match field {
+                ManagedField::DeviceName => name,
+                ManagedField::Manufacturer => maker,
+                ManagedField::SerialNumber => serial,
+                _ => "",
+            }
+        };
+        assert!(f.matches(&read("DESKTOP-1", "Fabrikam", "X")));
+        assert!(!f.matches(&read("DESKTOP-1", "contoso", "X")));
+        assert!(f.matches(&read("LAPTOP", "contoso", "SN-1")));
+        assert!(!f.matches(&read("LAPTOP", "Fabrikam", "SN-2")));
+        assert!(Filter::StartsWith(ManagedField::Model, "surf".into())
+            .matches(&|_: ManagedField| "Surface Pro"));
+        assert_eq!(
+            ManagedField::from_graph_name("azureaddeviceid"),
+            Some(ManagedField::AzureAdDeviceId)
+        );
+        assert_eq!(
+            ImportedField::from_graph_name("IMPORTID"),
+            Some(ImportedField::ImportId)
+        );
+        assert_eq!(DeviceField::from_graph_name("nope"), None);
+    }
 
     #[test]
     fn key_strings_round_trip() {

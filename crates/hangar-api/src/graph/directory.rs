@@ -5,12 +5,14 @@ use super::model::{DirectoryDeviceOut, ManagedDeviceOut};
 use super::{parse_key, to_value, Ctx};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::odata::{apply_select, collection, entity};
+use crate::odata::{apply_select, collection, entity, parse_filter};
 use crate::{ApiStore, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use hangar_core::model::{decode_skiptoken, encode_skiptoken, DirectoryDeviceId, ManagedDeviceId};
+use hangar_core::model::{
+    decode_skiptoken, encode_skiptoken, DirectoryDeviceId, ManagedDeviceId, ManagedField,
+};
 use hangar_core::CoreError;
 
 /// Pages an id-sorted list in memory the same way the stores page by key.
@@ -64,15 +66,6 @@ fn page_by_id<T>(
         None
     };
     Ok((rest.into_iter().skip(skip).collect(), next))
-}
-
-fn refuse_filter(ctx: &Ctx, set: &str) -> ApiResult<()> {
-    match &ctx.query.filter {
-        Some(f) => Err(ApiError::bad_request(format!(
-            "unsupported $filter '{f}': {set} cannot be filtered yet"
-        ))),
-        None => Ok(()),
-    }
 }
 
 /// A `physicalIds` lambda filter: `physicalIds/any(p:startswith(p,'[ZTDId]'))` or
@@ -232,13 +225,21 @@ pub async fn list_managed<S: ApiStore>(
     caller: Caller,
     ctx: Ctx,
 ) -> ApiResult<Json<serde_json::Value>> {
-    refuse_filter(&ctx, "managedDevices")?;
-    let all = st
+    let filter = ctx
+        .query
+        .filter
+        .as_deref()
+        .map(|f| parse_filter(f, &ManagedField::from_graph_name))
+        .transpose()?;
+    let mut all = st
         .registry
         .store()
         .list_managed_devices(&caller.scope)
         .await
         .map_err(CoreError::from)?;
+    if let Some(f) = &filter {
+        all.retain(|d| f.matches(&|field| d.field(field)));
+    }
     collection_page(
         all,
         |d| d.id.to_string(),
