@@ -1148,7 +1148,10 @@ async fn managed_devices_take_a_filter_on_their_string_properties() {
         .await;
     assert_eq!(serials(&r), ["MD-3"]);
     let r = env
-        .get(&format!("{set}?$filter=osVersion%20eq%20'x'"), &env.a.reader)
+        .get(
+            &format!("{set}?$filter=osVersion%20eq%20'x'"),
+            &env.a.reader,
+        )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     // Another tenant's filter sees none of them.

@@ -367,7 +367,7 @@ fn seeded_copy(opts: &Options, dir: &Path) -> anyhow::Result<PathBuf> {
                 );
             }
         }
-        let count = registry.store().count_devices(&admin, true).await?;
+        let count = registry.store().count_devices(&admin, true, None).await?;
         if count != opts.devices as u64 {
             bail!("seeded {count} devices, expected {}", opts.devices);
         }

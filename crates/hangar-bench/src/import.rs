@@ -152,7 +152,7 @@ async fn measure<S: Store>(
         import_cpu += cpu_time().saturating_sub(c);
         done += n;
     }
-    let registered = registry.store().count_devices(&admin, true).await?;
+    let registered = registry.store().count_devices(&admin, true, None).await?;
     if registered != devices as u64 {
         bail!("expected {devices} registrations, found {registered}");
     }

@@ -212,10 +212,12 @@ pub trait DeviceStore: Send + Sync {
         now: OffsetDateTime,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
+    /// The tenant's devices (only those its list shows when `published_only`) that match.
     fn count_devices(
         &self,
         scope: &TenantScope,
         published_only: bool,
+        filter: Option<&Filter<DeviceField>>,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 

@@ -516,14 +516,24 @@ macro_rules! impl_store {
                     Ok(n > 0)
                 }
 
-                async fn count_devices(&self, scope: &TenantScope, published_only: bool) -> StoreResult<u64> {
-                    let sql = if published_only {
-                        "SELECT COUNT(*) AS n FROM devices WHERE tenant_id = $1 AND published = 1"
-                    } else {
-                        "SELECT COUNT(*) AS n FROM devices WHERE tenant_id = $1"
-                    };
-                    let r = sqlx::query(sql).bind(scope.tenant_id().to_string()).fetch_one(self.reader()).await.map_err(map_err)?;
-                    Ok(i(&r, "n")? as u64)
+                async fn count_devices(
+                    &self,
+                    scope: &TenantScope,
+                    published_only: bool,
+                    filter: Option<&Filter<DeviceField>>,
+                ) -> StoreResult<u64> {
+                    let mut sql = Sql::new("SELECT COUNT(*) FROM devices WHERE tenant_id = ");
+                    sql.bind(scope.tenant_id().to_string());
+                    if published_only {
+                        sql.push(" AND published = 1");
+                    }
+                    if let Some(f) = filter {
+                        sql.push(" AND (");
+                        $crate::push_device_filter(&mut sql, f);
+                        sql.push(")");
+                    }
+                    let n = self.read_rows(ReadKind::Range, sql, |r| r.int(0)).await?;
+                    Ok(n.first().copied().unwrap_or(0).max(0) as u64)
                 }
             }
 

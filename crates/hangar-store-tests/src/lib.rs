@@ -452,7 +452,7 @@ pub async fn import_errors_carry_ztd_codes<S: Store>(store: S) {
     assert_eq!(
         w.registry
             .store()
-            .count_devices(&a, false)
+            .count_devices(&a, false, None)
             .await
             .expect("count"),
         3
@@ -460,7 +460,7 @@ pub async fn import_errors_carry_ztd_codes<S: Store>(store: S) {
     assert_eq!(
         w.registry
             .store()
-            .count_devices(&b, false)
+            .count_devices(&b, false, None)
             .await
             .expect("count"),
         1
@@ -549,13 +549,13 @@ pub async fn two_tenants_importing_one_device_concurrently_get_one_registration<
     let na = w
         .registry
         .store()
-        .count_devices(&a, false)
+        .count_devices(&a, false, None)
         .await
         .expect("count");
     let nb = w
         .registry
         .store()
-        .count_devices(&b, false)
+        .count_devices(&b, false, None)
         .await
         .expect("count");
     assert_eq!(na + nb, 200);
@@ -1147,11 +1147,19 @@ pub async fn lists_page_by_key_and_filter<S: Store>(store: S) {
         let r = w.registry.clone();
         let t = t.clone();
         async move {
-            r.list_devices(&t, Some(&f), &PageRequest::first(1000))
+            let listed = r
+                .list_devices(&t, Some(&f), &PageRequest::first(1000))
                 .await
                 .expect("filter")
                 .items
-                .len()
+                .len();
+            let counted = r
+                .store()
+                .count_devices(&t, true, Some(&f))
+                .await
+                .expect("count");
+            assert_eq!(counted, listed as u64, "count_devices agrees with the list");
+            listed
         }
     };
     use DeviceField::*;

@@ -90,7 +90,7 @@ async fn kill_and_resume<S: Store>(store: S, worker_args: [&str; 2]) {
     assert_eq!(
         registry
             .store()
-            .count_devices(&t, false)
+            .count_devices(&t, false, None)
             .await
             .expect("count"),
         complete,

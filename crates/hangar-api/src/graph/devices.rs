@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use hangar_core::model::{DeviceField, DeviceId, DevicePatch, PageRequest};
+use hangar_core::model::{DeviceField, DeviceId, DevicePatch};
 
 const SET: &str = "deviceManagement/windowsAutopilotDeviceIdentities";
 
@@ -80,31 +80,13 @@ pub async fn list<S: ApiStore>(
         .list_devices(&caller.scope, filter.as_ref(), &page_req)
         .await?;
     let count = if ctx.query.count {
-        Some(match &filter {
-            None => st
-                .registry
+        Some(
+            st.registry
                 .store()
-                .count_devices(&caller.scope, true)
+                .count_devices(&caller.scope, true, filter.as_ref())
                 .await
                 .map_err(hangar_core::CoreError::from)?,
-            Some(f) => {
-                // The store counts without filters: count the filtered pages.
-                let mut n = 0u64;
-                let mut req = PageRequest::first(PageRequest::MAX_TOP);
-                loop {
-                    let p = st
-                        .registry
-                        .list_devices(&caller.scope, Some(f), &req)
-                        .await?;
-                    n += p.items.len() as u64;
-                    match p.next {
-                        Some(t) => req.skiptoken = Some(t),
-                        None => break,
-                    }
-                }
-                n
-            }
-        })
+        )
     } else {
         None
     };
