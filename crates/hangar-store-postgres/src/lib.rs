@@ -23,6 +23,11 @@ fn migrator() -> sqlx::migrate::Migrator {
             include_str!("../migrations/0002_imported_by_seq.sql"),
         ),
         (
+            3,
+            "hashes_inline",
+            include_str!("../migrations/0003_hashes_inline.sql"),
+        ),
+        (
             100,
             "credentials",
             include_str!("../migrations/0100_credentials.sql"),
