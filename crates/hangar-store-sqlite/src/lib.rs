@@ -8,8 +8,9 @@
 //! and the fsyncs of checkpoints happen off its thread. The writer keeps an automatic checkpoint
 //! at 65,536 pages (256 MB of WAL) as a fallback should the task fall behind or be gone (its
 //! runtime shut down), and the task runs a `RESTART` checkpoint past 1 GB, so the WAL stays
-//! bounded. Durability is unchanged: with `synchronous = NORMAL` a commit is durable once the WAL
-//! is synced, which every checkpoint does first, as the writer's automatic checkpoints did.
+//! bounded. Durability is unchanged: with
+//! `synchronous = NORMAL` a commit is durable once the WAL is synced, which every checkpoint does
+//! first, as the writer's automatic checkpoints did.
 
 use hangar_core::store::RowOutcome;
 use sqlx::sqlite::{
@@ -27,9 +28,9 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// The writer's own automatic checkpoint, a fallback: the background task normally keeps the WAL
 /// far below it.
 const WRITER_AUTOCHECKPOINT: &str = "65536";
-/// WAL frames (pages) past which the background task runs a `RESTART` checkpoint: when passive
-/// checkpoints could not keep up or the WAL could not restart (a reader was always behind), it
-/// waits for the readers and the writer so that the WAL cannot grow without bound.
+/// WAL frames (pages) after which the background task stops being polite: when passive
+/// checkpoints could not keep up or the WAL could not restart (readers always behind), a
+/// `RESTART` checkpoint waits for the readers and the writer so the WAL cannot grow without bound.
 const WAL_CAP_FRAMES: i64 = 262_144;
 
 pub use hangar_core::store::StoreError;
