@@ -1,16 +1,6 @@
 //! Hangar's registry on SQLite, the embedded default: one file in the data directory, WAL,
 //! `synchronous=NORMAL`, foreign keys on, ONE writer connection (SQLite allows one writer at a time;
 //! queuing in the pool is cheaper than lock retries) and several readers.
-//!
-//! The writer does not checkpoint the WAL itself in the normal course: a background task with its
-//! own connection copies committed pages into the database file every 250 ms (passive checkpoints,
-//! which never block the writer or the readers), so the writer's commits only append to the WAL
-//! and the fsyncs of checkpoints happen off its thread. The writer keeps an automatic checkpoint
-//! at 65,536 pages (256 MB of WAL) as a fallback should the task fall behind or be gone (its
-//! runtime shut down), and the task runs a `RESTART` checkpoint past 1 GB, so the WAL stays
-//! bounded. Durability is unchanged: with
-//! `synchronous = NORMAL` a commit is durable once the WAL is synced, which every checkpoint does
-//! first, as the writer's automatic checkpoints did.
 
 use hangar_core::store::RowOutcome;
 use sqlx::sqlite::{
@@ -19,19 +9,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
-
-/// How often the background task checkpoints the WAL.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
-/// The writer's own automatic checkpoint, a fallback: the background task normally keeps the WAL
-/// far below it.
-const WRITER_AUTOCHECKPOINT: &str = "65536";
-/// WAL frames (pages) after which the background task stops being polite: when passive
-/// checkpoints could not keep up or the WAL could not restart (readers always behind), a
-/// `RESTART` checkpoint waits for the readers and the writer so the WAL cannot grow without bound.
-const WAL_CAP_FRAMES: i64 = 262_144;
 
 pub use hangar_core::store::StoreError;
 
@@ -64,61 +42,6 @@ fn migrator() -> sqlx::migrate::Migrator {
 pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
-    checkpointer: Arc<Checkpointer>,
-}
-
-/// The background checkpoint task; it ends when `close` is called or the last clone of the store
-/// is dropped (the sender goes with it).
-#[derive(Debug)]
-struct Checkpointer {
-    stop: watch::Sender<bool>,
-    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
-}
-
-impl Checkpointer {
-    fn start(conn: SqliteConnection) -> Checkpointer {
-        let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(checkpoint_loop(conn, stopped));
-        Checkpointer {
-            stop,
-            task: std::sync::Mutex::new(Some(task)),
-        }
-    }
-
-    async fn stop(&self) {
-        let _ = self.stop.send(true);
-        let task = self.task.lock().ok().and_then(|mut t| t.take());
-        if let Some(task) = task {
-            let _ = task.await;
-        }
-    }
-}
-
-async fn checkpoint_loop(mut conn: SqliteConnection, mut stopped: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            changed = stopped.changed() => {
-                if changed.is_err() || *stopped.borrow() {
-                    break;
-                }
-            }
-            _ = tick.tick() => {}
-        }
-        // (busy, frames in the WAL, frames copied); errors are retried at the next tick.
-        let passive = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_one(&mut conn)
-            .await;
-        if let Ok((_, frames, _)) = passive {
-            if frames > WAL_CAP_FRAMES {
-                let _ = sqlx::query("PRAGMA wal_checkpoint(RESTART)")
-                    .execute(&mut conn)
-                    .await;
-            }
-        }
-    }
-    let _ = sqlx::Connection::close(conn).await;
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -147,7 +70,7 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30))
             .pragma("cache_size", "-65536")
-            .pragma("wal_autocheckpoint", WRITER_AUTOCHECKPOINT)
+            .pragma("wal_autocheckpoint", "16384")
             .pragma("temp_store", "MEMORY");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
@@ -156,7 +79,6 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(err)?;
-        let checkpoints = sqlx::ConnectOptions::connect(&options).await.map_err(err)?;
         migrator().run(&writer).await.map_err(err)?;
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
@@ -164,11 +86,7 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(err)?;
-        Ok(SqliteStore {
-            writer,
-            readers,
-            checkpointer: Arc::new(Checkpointer::start(checkpoints)),
-        })
+        Ok(SqliteStore { writer, readers })
     }
 
     /// Brings the schema up to date (also done by `open`).
@@ -190,7 +108,6 @@ impl SqliteStore {
     }
 
     pub async fn close(&self) {
-        self.checkpointer.stop().await;
         self.readers.close().await;
         self.writer.close().await;
     }
