@@ -2,9 +2,10 @@
 //! run under an advisory lock; jobs are claimed with `FOR UPDATE SKIP LOCKED`; the sync window
 //! lives in the database.
 
+use hangar_core::store::RowOutcome;
 use hangar_store_sql::{Decode, ReadKind, ReadRows, Sql, Value};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgConnection, PgPool};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -21,6 +22,11 @@ fn migrator() -> sqlx::migrate::Migrator {
             2,
             "imported_by_seq",
             include_str!("../migrations/0002_imported_by_seq.sql"),
+        ),
+        (
+            3,
+            "hashes_inline",
+            include_str!("../migrations/0003_hashes_inline.sql"),
         ),
         (
             100,
@@ -76,6 +82,59 @@ impl PostgresStore {
     const CLAIM_JOB_SQL: &'static str = "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
          WHERE id = (SELECT id FROM jobs WHERE lease_until < $3 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
          RETURNING id, tenant_id, kind, payload, attempts";
+
+    /// A chunk's keys go in one array: one statement, one plan whatever their number.
+    const LOOKUP_KEYS_PER_STATEMENT: usize = 100_000;
+
+    /// The registered keys among `keys`, with their owners. One array parameter: the statement is
+    /// the same for every batch (a list of binds was a new statement per length, and its plans
+    /// fell back to a parallel sequential scan of `device_keys`).
+    async fn key_owner_rows(&self, keys: &[String]) -> Result<Vec<PgRow>, sqlx::Error> {
+        sqlx::query(
+            "SELECT k.key, k.tenant_id, k.device_id, d.import_id FROM device_keys k \
+             JOIN devices d ON d.id = k.device_id WHERE k.key = ANY($1::text[])",
+        )
+        .bind(keys)
+        .fetch_all(self.reader())
+        .await
+    }
+
+    /// Sets the imported rows' states in one statement over arrays (`UNNEST`), which plans as
+    /// primary-key lookups; `UPDATE ... FROM (VALUES ...)` planned a hash join over a sequential
+    /// scan of `imported_devices`.
+    async fn record_outcomes(
+        conn: &mut PgConnection,
+        tenant: &str,
+        outcomes: &[RowOutcome],
+    ) -> Result<(), sqlx::Error> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = outcomes.iter().map(|o| o.row.to_string()).collect();
+        let statuses: Vec<&str> = outcomes.iter().map(|o| o.state.status.as_str()).collect();
+        let registrations: Vec<Option<String>> = outcomes
+            .iter()
+            .map(|o| o.state.device_registration_id.map(|d| d.to_string()))
+            .collect();
+        let codes: Vec<i64> = outcomes
+            .iter()
+            .map(|o| i64::from(o.state.error_code()))
+            .collect();
+        sqlx::query(
+            "UPDATE imported_devices i SET status = v.status, device_registration_id = v.registration, \
+             error_code = v.code \
+             FROM UNNEST($2::text[], $3::text[], $4::text[], $5::int8[]) AS v (id, status, registration, code) \
+             WHERE i.id = v.id AND i.tenant_id = $1",
+        )
+        .bind(tenant)
+        .bind(ids)
+        .bind(statuses)
+        .bind(registrations)
+        .bind(codes)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
 }
 
 impl ReadRows for PostgresStore {

@@ -93,9 +93,16 @@ pub use sqlx as __sqlx;
 pub use time as __time;
 
 /// Implements every storage trait of `hangar_core::store` for `$store`, which must provide
-/// `fn writer(&self) -> &sqlx::Pool<$db>`, `fn reader(&self) -> &sqlx::Pool<$db>` and
+/// `fn writer(&self) -> &sqlx::Pool<$db>`, `fn reader(&self) -> &sqlx::Pool<$db>`,
 /// `const CLAIM_JOB_SQL: &'static str` (binds: `$1` worker, `$2` lease until, `$3` now; returns
-/// `id, tenant_id, kind, payload, attempts`).
+/// `id, tenant_id, kind, payload, attempts`), and the two bulk statements whose best form differs
+/// between the backends (a list of binds on SQLite, arrays on PostgreSQL):
+/// - `const LOOKUP_KEYS_PER_STATEMENT: usize` and `async fn key_owner_rows(&self, keys: &[String])
+///   -> Result<Vec<Row>, sqlx::Error>` returning `key, tenant_id, device_id, import_id` of the keys
+///   that are registered (on a reader);
+/// - `async fn record_outcomes(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str,
+///   outcomes: &[RowOutcome]) -> Result<(), sqlx::Error>` setting each imported row's status,
+///   registration id and error code.
 #[macro_export]
 macro_rules! impl_store {
     ($store:ty, $db:ty) => {
@@ -222,17 +229,8 @@ macro_rules! impl_store {
                 async fn lookup_keys(&self, scope: &TenantScope, keys: &[String]) -> StoreResult<Vec<KeyOwner>> {
                     let tenant = scope.tenant_id().to_string();
                     let mut out = Vec::new();
-                    for chunk in keys.chunks(CHUNK * 4) {
-                        let mut qb = QueryBuilder::<$db>::new(
-                            "SELECT k.key, k.tenant_id, k.device_id, d.import_id FROM device_keys k \
-                             JOIN devices d ON d.id = k.device_id WHERE k.key IN (",
-                        );
-                        let mut sep = qb.separated(", ");
-                        for k in chunk {
-                            sep.push_bind(k);
-                        }
-                        qb.push(")");
-                        let rows = qb.build().fetch_all(self.reader()).await.map_err(map_err)?;
+                    for chunk in keys.chunks(<$store>::LOOKUP_KEYS_PER_STATEMENT) {
+                        let rows = self.key_owner_rows(chunk).await.map_err(map_err)?;
                         for r in &rows {
                             let same = s(r, "tenant_id")? == tenant;
                             out.push(KeyOwner {
@@ -325,23 +323,7 @@ macro_rules! impl_store {
                         });
                         qb.build().execute(&mut *tx).await.map_err(map_err)?;
                     }
-                    for chunk in outcomes.chunks(CHUNK) {
-                        let mut qb = QueryBuilder::<$db>::new(
-                            "UPDATE imported_devices SET status = v.column2, device_registration_id = v.column3, \
-                             error_code = v.column4 FROM (",
-                        );
-                        qb.push_values(chunk, |mut b, o| {
-                            b.push_bind(o.row.to_string())
-                                .push_bind(o.state.status.as_str())
-                                .push_bind(o.state.device_registration_id.map(|d| d.to_string()))
-                                .push_bind(i64::from(o.state.error_code()));
-                        });
-                        // `|| ''` keeps SQLite from driving the join by the tenant index (a scan of the
-                        // tenant's rows per VALUES row); the primary key on id drives it instead.
-                        qb.push(") AS v WHERE imported_devices.id = v.column1 AND imported_devices.tenant_id || '' = ");
-                        qb.push_bind(tenant.clone());
-                        qb.build().execute(&mut *tx).await.map_err(map_err)?;
-                    }
+                    <$store>::record_outcomes(&mut *tx, &tenant, outcomes).await.map_err(map_err)?;
                     tx.commit().await.map_err(map_err)
                 }
 

@@ -4,10 +4,13 @@
 
 mod read;
 
+use hangar_core::store::RowOutcome;
 use hangar_store_sql::{Decode, ReadKind, ReadRows, Sql};
 use read::Readers;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -26,6 +29,11 @@ fn migrator() -> sqlx::migrate::Migrator {
             2,
             "imported_by_seq",
             include_str!("../migrations/0002_imported_by_seq.sql"),
+        ),
+        (
+            3,
+            "hashes_inline",
+            include_str!("../migrations/0003_hashes_inline.sql"),
         ),
         (
             100,
@@ -129,6 +137,49 @@ impl SqliteStore {
         "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
          WHERE id = (SELECT id FROM jobs WHERE lease_until < $3 ORDER BY id LIMIT 1) \
          RETURNING id, tenant_id, kind, payload, attempts";
+
+    /// Keys per lookup statement: one bind each, below SQLite's 32766.
+    const LOOKUP_KEYS_PER_STATEMENT: usize = hangar_store_sql::CHUNK * 4;
+
+    /// The registered keys among `keys`, with their owners.
+    async fn key_owner_rows(&self, keys: &[String]) -> Result<Vec<SqliteRow>, sqlx::Error> {
+        let mut qb = QueryBuilder::<Sqlite>::new(
+            "SELECT k.key, k.tenant_id, k.device_id, d.import_id FROM device_keys k \
+             JOIN devices d ON d.id = k.device_id WHERE k.key IN (",
+        );
+        let mut sep = qb.separated(", ");
+        for k in keys {
+            sep.push_bind(k);
+        }
+        qb.push(")");
+        qb.build().fetch_all(self.reader()).await
+    }
+
+    /// Sets the imported rows' states, `UPDATE ... FROM (VALUES ...)` in 500-row statements.
+    async fn record_outcomes(
+        conn: &mut SqliteConnection,
+        tenant: &str,
+        outcomes: &[RowOutcome],
+    ) -> Result<(), sqlx::Error> {
+        for chunk in outcomes.chunks(hangar_store_sql::CHUNK) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "UPDATE imported_devices SET status = v.column2, device_registration_id = v.column3, \
+                 error_code = v.column4 FROM (",
+            );
+            qb.push_values(chunk, |mut b, o| {
+                b.push_bind(o.row.to_string())
+                    .push_bind(o.state.status.as_str())
+                    .push_bind(o.state.device_registration_id.map(|d| d.to_string()))
+                    .push_bind(i64::from(o.state.error_code()));
+            });
+            // `|| ''` keeps SQLite from driving the join by the tenant index (a scan of the
+            // tenant's rows per VALUES row); the primary key on id drives it instead.
+            qb.push(") AS v WHERE imported_devices.id = v.column1 AND imported_devices.tenant_id || '' = ");
+            qb.push_bind(tenant.to_string());
+            qb.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
 }
 
 impl ReadRows for SqliteStore {
