@@ -122,3 +122,9 @@ async fn tokens_apps_and_imports_work_on_postgres() {
         .expect("grant")
         .is_none());
 }
+
+#[tokio::test]
+async fn a_revoked_app_is_refused_on_postgres() {
+    let Some(env) = pg_env().await else { return };
+    a_revoked_app_and_its_tokens_are_refused(&env).await;
+}

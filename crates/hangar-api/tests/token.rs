@@ -92,6 +92,12 @@ async fn client_credentials_issue_working_tokens_and_errors_use_the_oauth2_form(
 }
 
 #[tokio::test]
+async fn a_revoked_app_gets_no_tokens_and_its_tokens_get_401() {
+    let env = env().await;
+    a_revoked_app_and_its_tokens_are_refused(&env).await;
+}
+
+#[tokio::test]
 async fn a_panicking_handler_becomes_a_graph_500_without_details() {
     let app = axum::Router::new()
         .fallback_service(axum::Router::new().route(

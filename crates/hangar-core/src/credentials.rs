@@ -117,6 +117,30 @@ pub trait CredentialStore: Send + Sync {
         scope: &SystemScope,
         client_id: &str,
     ) -> impl Future<Output = StoreResult<Option<AppRegistration>>> + Send;
+    /// The scope's tenant's tokens, revoked and expired ones included, oldest first.
+    fn list_tokens(
+        &self,
+        scope: &TenantScope,
+    ) -> impl Future<Output = StoreResult<Vec<AccessToken>>> + Send;
+    /// The scope's tenant's app registrations, revoked ones included, oldest first.
+    fn list_apps(
+        &self,
+        scope: &TenantScope,
+    ) -> impl Future<Output = StoreResult<Vec<AppRegistration>>> + Send;
+    /// Revokes the app and, in the same transaction, every unrevoked token issued for it (named
+    /// `app:<client id>`, in its tenant). `None` when there is no unrevoked app with this client
+    /// id; otherwise how many tokens were revoked with it.
+    fn revoke_app(
+        &self,
+        scope: &SystemScope,
+        client_id: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = StoreResult<Option<u64>>> + Send;
+}
+
+/// The name of the tokens the token endpoint issues for an app.
+pub fn app_token_name(client_id: &str) -> String {
+    format!("app:{client_id}")
 }
 
 /// Hex SHA-256 of a token's text.
@@ -160,6 +184,12 @@ impl TokenCache {
     fn forget(&self, id: &str, hash: &str) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries.retain(|h, (record, _)| h != hash && record.id != id);
+    }
+
+    /// Drops every token issued under this name in this tenant.
+    fn forget_named(&self, tenant: TenantId, name: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|_, (record, _)| record.tenant_id != tenant || record.name != name);
     }
 }
 
@@ -377,6 +407,36 @@ impl<S: Store + CredentialStore> Registry<S> {
         Ok(CreatedApp { app, client_secret })
     }
 
+    /// The scope's tenant's tokens (each with its hash, which callers must not show).
+    pub async fn list_tokens(&self, scope: &TenantScope) -> CoreResult<Vec<AccessToken>> {
+        Ok(self.store().list_tokens(scope).await?)
+    }
+
+    /// The scope's tenant's app registrations (each with its secret's hash, which callers must
+    /// not show).
+    pub async fn list_apps(&self, scope: &TenantScope) -> CoreResult<Vec<AppRegistration>> {
+        Ok(self.store().list_apps(scope).await?)
+    }
+
+    /// Revokes an app registration and every token issued for it; returns the app (as it was
+    /// before) and how many tokens were revoked with it. The token endpoint refuses a revoked app.
+    pub async fn revoke_app(&self, client_id: &str) -> CoreResult<(AppRegistration, u64)> {
+        let sys = Self::credentials_scope()?;
+        let client_id = client_id.trim();
+        let Some(app) = self.store().find_app(&sys, client_id).await? else {
+            return Err(CoreError::NotFound { what: "app" });
+        };
+        let Some(tokens) = self.store().revoke_app(&sys, client_id, self.now()).await? else {
+            return Err(CoreError::Conflict(format!(
+                "the app {client_id} was revoked already"
+            )));
+        };
+        // After the store: a lookup racing the revocation is re-read as revoked.
+        self.tokens
+            .forget_named(app.tenant_id, &app_token_name(&app.client_id));
+        Ok((app, tokens))
+    }
+
     /// The client-credentials grant: a token for the app when the secret matches and the app
     /// belongs to `tenant` (an id or a domain). `None` for any mismatch (callers answer
     /// `invalid_client` without saying which part was wrong).
@@ -401,15 +461,24 @@ impl<S: Store + CredentialStore> Registry<S> {
             return Ok(None);
         }
         let scope = crate::authz::authorize(sys.principal(), t.id)?;
-        Ok(Some(
-            self.issue_token(
+        let issued = self
+            .issue_token(
                 &scope,
                 app.role,
-                &format!("app:{}", app.client_id),
+                &app_token_name(&app.client_id),
                 Some(lifetime),
             )
-            .await?,
-        ))
+            .await?;
+        // The app may have been revoked while its secret was checked; its revocation revoked only
+        // the tokens that existed then.
+        let still = self.store().find_app(&sys, &app.client_id).await?;
+        if still.is_none_or(|a| a.revoked.is_some()) {
+            self.store()
+                .revoke_token(&sys, &issued.record.id, self.now())
+                .await?;
+            return Ok(None);
+        }
+        Ok(Some(issued))
     }
 
     /// A tenant by id or primary domain (case-insensitive), for the offline commands and the

@@ -111,6 +111,50 @@ macro_rules! impl_credential_store {
                     .map_err(map_err)?;
                     row.as_ref().map(app_from_row).transpose()
                 }
+
+                async fn list_tokens(&self, scope: &TenantScope) -> StoreResult<Vec<AccessToken>> {
+                    let mut sql = Sql::new(concat!("SELECT ", $crate::token_columns!(), " FROM access_tokens WHERE tenant_id = "));
+                    sql.bind(scope.tenant_id().to_string()).push(" ORDER BY created, id");
+                    self.read_rows(ReadKind::Range, sql, $crate::token_from_cols).await
+                }
+
+                async fn list_apps(&self, scope: &TenantScope) -> StoreResult<Vec<AppRegistration>> {
+                    let rows = sqlx::query(
+                        "SELECT client_id, tenant_id, display_name, role, secret_hash, created, revoked FROM app_registrations \
+                         WHERE tenant_id = $1 ORDER BY created, client_id",
+                    )
+                    .bind(scope.tenant_id().to_string())
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(map_err)?;
+                    rows.iter().map(app_from_row).collect()
+                }
+
+                async fn revoke_app(&self, _scope: &SystemScope, client_id: &str, now: OffsetDateTime) -> StoreResult<Option<u64>> {
+                    let mut tx = self.writer().begin().await.map_err(map_err)?;
+                    let app = sqlx::query(
+                        "UPDATE app_registrations SET revoked = $1 WHERE client_id = $2 AND revoked IS NULL RETURNING tenant_id",
+                    )
+                    .bind(to_micros(now))
+                    .bind(client_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                    let Some(app) = app else {
+                        return Ok(None);
+                    };
+                    let tokens = sqlx::query(
+                        "UPDATE access_tokens SET revoked = $1 WHERE tenant_id = $2 AND name = $3 AND revoked IS NULL",
+                    )
+                    .bind(to_micros(now))
+                    .bind(text(&app, "tenant_id")?)
+                    .bind($crate::__core::credentials::app_token_name(client_id))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                    tx.commit().await.map_err(map_err)?;
+                    Ok(Some(tokens.rows_affected()))
+                }
             }
         };
     };

@@ -2,6 +2,7 @@
 //! empty store; `conformance_tests!` turns them into `#[tokio::test]`s for one backend.
 
 use hangar_core::authz::{authorize, Principal, TenantScope};
+use hangar_core::credentials::{app_token_name, AuthFailure, CredentialStore, Role};
 use hangar_core::model::*;
 use hangar_core::service::{
     DeletionState, ManualClock, RegistrationRequest, Registry, RegistryConfig,
@@ -1316,6 +1317,180 @@ pub async fn a_job_that_keeps_failing_fails_its_rows_with_storage_error<S: Store
     );
 }
 
+pub async fn credentials_are_listed_only_in_their_tenant<S: Store + CredentialStore>(store: S) {
+    let w = world(store, RegistryConfig::default());
+    let a = tenant(&w.registry, "contoso").await;
+    let b = tenant(&w.registry, "fabrikam").await;
+    let cli = w
+        .registry
+        .issue_token(&a, Role::Reader, "cli", Some(Duration::from_secs(3600)))
+        .await
+        .expect("token");
+    w.clock.advance(Duration::from_secs(1));
+    let app = w
+        .registry
+        .create_app(&a, "intune-sync", Role::Admin)
+        .await
+        .expect("app");
+    let exchanged = w
+        .registry
+        .client_credentials(
+            "contoso.onmicrosoft.com",
+            &app.app.client_id,
+            &app.client_secret,
+            Duration::from_secs(3600),
+        )
+        .await
+        .expect("exchange")
+        .expect("a token for the app");
+
+    let tokens = w.registry.list_tokens(&a).await.expect("tokens");
+    assert_eq!(tokens, vec![cli.record.clone(), exchanged.record.clone()]);
+    assert_eq!(tokens[1].name, app_token_name(&app.app.client_id));
+    assert_eq!(tokens[1].role, Role::Admin);
+    let apps = w.registry.list_apps(&a).await.expect("apps");
+    assert_eq!(apps, vec![app.app.clone()]);
+    assert_eq!(apps[0].display_name, "intune-sync");
+    assert_eq!(apps[0].revoked, None);
+
+    // The other tenant sees none of them, and its own only.
+    assert!(w.registry.list_tokens(&b).await.expect("tokens").is_empty());
+    assert!(w.registry.list_apps(&b).await.expect("apps").is_empty());
+    let other = w
+        .registry
+        .create_app(&b, "other", Role::Reader)
+        .await
+        .expect("app");
+    let apps_b = w.registry.list_apps(&b).await.expect("apps");
+    assert_eq!(apps_b.len(), 1);
+    assert_eq!(apps_b[0].client_id, other.app.client_id);
+    assert_eq!(w.registry.list_apps(&a).await.expect("apps").len(), 1);
+
+    // Revoked tokens stay listed, with their revocation time.
+    w.registry
+        .revoke_token(&cli.record.id)
+        .await
+        .expect("revoke");
+    let tokens = w.registry.list_tokens(&a).await.expect("tokens");
+    assert_eq!(tokens[0].revoked, Some(w.registry.now()));
+    assert_eq!(tokens[1].revoked, None);
+}
+
+pub async fn revoking_an_app_revokes_its_tokens_and_nothing_else<S: Store + CredentialStore>(
+    store: S,
+) {
+    let w = world(store, RegistryConfig::default());
+    let a = tenant(&w.registry, "contoso").await;
+    let b = tenant(&w.registry, "fabrikam").await;
+    let app = w
+        .registry
+        .create_app(&a, "sync", Role::Admin)
+        .await
+        .expect("app");
+    let kept = w
+        .registry
+        .create_app(&a, "kept", Role::Reader)
+        .await
+        .expect("app");
+    let exchange = |app: &hangar_core::credentials::CreatedApp| {
+        let (id, secret) = (app.app.client_id.clone(), app.client_secret.clone());
+        let r = &w.registry;
+        async move {
+            r.client_credentials(
+                "contoso.onmicrosoft.com",
+                &id,
+                &secret,
+                Duration::from_secs(3600),
+            )
+            .await
+            .expect("exchange")
+        }
+    };
+    let t1 = exchange(&app).await.expect("token");
+    let t2 = exchange(&app).await.expect("token");
+    let t_kept = exchange(&kept).await.expect("token");
+    let t_cli = w
+        .registry
+        .issue_token(&a, Role::Admin, "cli", None)
+        .await
+        .expect("token");
+    // Another tenant's token that happens to carry the app's name is not the app's.
+    let t_other = w
+        .registry
+        .issue_token(&b, Role::Admin, &app_token_name(&app.app.client_id), None)
+        .await
+        .expect("token");
+    // Every token is looked up once, so that the registry's cache holds it.
+    for t in [&t1, &t2, &t_kept, &t_cli, &t_other] {
+        assert!(matches!(
+            w.registry.authenticate_token(&t.token).await,
+            Ok(Ok(_))
+        ));
+    }
+
+    w.clock.advance(Duration::from_secs(5));
+    let (revoked, count) = w
+        .registry
+        .revoke_app(&app.app.client_id)
+        .await
+        .expect("revoke app");
+    assert_eq!(revoked.client_id, app.app.client_id);
+    assert_eq!(count, 2);
+    let now = w.registry.now();
+
+    // Its tokens are refused at once (the cache forgot them), the others still work.
+    for t in [&t1, &t2] {
+        assert_eq!(
+            w.registry
+                .authenticate_token(&t.token)
+                .await
+                .expect("auth")
+                .err(),
+            Some(AuthFailure::Revoked)
+        );
+    }
+    for t in [&t_kept, &t_cli, &t_other] {
+        assert!(matches!(
+            w.registry.authenticate_token(&t.token).await,
+            Ok(Ok(_))
+        ));
+    }
+    let tokens = w.registry.list_tokens(&a).await.expect("tokens");
+    for t in &tokens {
+        let expected = (t.id == t1.record.id || t.id == t2.record.id).then_some(now);
+        assert_eq!(t.revoked, expected, "{}", t.name);
+    }
+    assert_eq!(tokens.len(), 4);
+    assert!(w.registry.list_tokens(&b).await.expect("tokens")[0]
+        .revoked
+        .is_none());
+    let apps = w.registry.list_apps(&a).await.expect("apps");
+    for a in &apps {
+        let expected = (a.client_id == app.app.client_id).then_some(now);
+        assert_eq!(a.revoked, expected, "{}", a.display_name);
+    }
+
+    // The revoked app gets no more tokens; the other one does.
+    assert!(exchange(&app).await.is_none());
+    assert!(exchange(&kept).await.is_some());
+    // Revoking again, or an unknown app, is an error and changes nothing.
+    assert!(matches!(
+        w.registry.revoke_app(&app.app.client_id).await,
+        Err(CoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        w.registry
+            .revoke_app("00000000-0000-0000-0000-000000000001")
+            .await,
+        Err(CoreError::NotFound { .. })
+    ));
+    assert_eq!(
+        w.registry.list_tokens(&a).await.expect("tokens").len(),
+        5,
+        "the kept app's second token"
+    );
+}
+
 /// Instantiates the suite for one backend: `$make` is an async block yielding `Option<store>`
 /// (`None` skips, after printing why).
 #[macro_export]
@@ -1340,6 +1515,8 @@ macro_rules! conformance_tests {
             lists_page_by_key_and_filter,
             an_abandoned_job_is_reclaimed_after_its_lease,
             a_job_that_keeps_failing_fails_its_rows_with_storage_error,
+            credentials_are_listed_only_in_their_tenant,
+            revoking_an_app_revokes_its_tokens_and_nothing_else,
         );
     };
     (@each $make:expr; $($name:ident),+ $(,)?) => {

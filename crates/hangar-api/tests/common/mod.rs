@@ -140,6 +140,24 @@ impl<S: ApiStore> Env<S> {
         self.call(Method::GET, uri, Some(token), None).await
     }
 
+    /// The client-credentials grant at the token endpoint of `tenant` (an id or a domain).
+    pub async fn client_credentials(&self, tenant: &str, client_id: &str, secret: &str) -> Resp {
+        let form = serde_urlencoded::to_string([
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .expect("form");
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/{tenant}/oauth2/v2.0/token"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form))
+            .expect("request");
+        send(&self.app, req).await
+    }
+
     pub async fn post_json(&self, uri: &str, token: &str, json: &Value) -> Resp {
         self.call(
             Method::POST,
@@ -246,4 +264,58 @@ pub fn graph_error(r: &Resp) -> String {
     );
     assert!(inner["client-request-id"].as_str().is_some(), "{}", r.text);
     e["code"].as_str().unwrap_or_default().to_string()
+}
+
+/// Revoking an app through the registry the server runs on: the tokens it already holds get 401 at
+/// once, the token endpoint refuses it, and another app of the tenant keeps working.
+pub async fn a_revoked_app_and_its_tokens_are_refused<S: ApiStore>(env: &Env<S>) {
+    const DEVICES: &str = "/v1.0/deviceManagement/windowsAutopilotDeviceIdentities";
+    let domain = "contoso.onmicrosoft.com";
+    let app = env
+        .registry
+        .create_app(&env.a.scope, "sync", Role::Admin)
+        .await
+        .expect("app");
+    let other = env
+        .registry
+        .create_app(&env.a.scope, "other", Role::Reader)
+        .await
+        .expect("app");
+    let grant = |app: &hangar_core::credentials::CreatedApp| {
+        let (id, secret) = (app.app.client_id.clone(), app.client_secret.clone());
+        async move { env.client_credentials(domain, &id, &secret).await }
+    };
+    let r = grant(&app).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let token = r.body["access_token"].as_str().expect("token").to_string();
+    let r = grant(&other).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let other_token = r.body["access_token"].as_str().expect("token").to_string();
+    // Both work (and the server now holds both in its token cache).
+    assert_eq!(env.get(DEVICES, &token).await.status, StatusCode::OK);
+    assert_eq!(env.get(DEVICES, &other_token).await.status, StatusCode::OK);
+
+    let (_, revoked) = env
+        .registry
+        .revoke_app(&app.app.client_id)
+        .await
+        .expect("revoke app");
+    assert_eq!(revoked, 1);
+
+    let r = env.get(DEVICES, &token).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    assert_eq!(
+        r.headers
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer")
+    );
+    assert_eq!(graph_error(&r), "InvalidAuthenticationToken");
+    let r = grant(&app).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    assert_eq!(r.body["error"], "invalid_client");
+    assert!(!r.text.contains("access_token"), "{}", r.text);
+
+    assert_eq!(env.get(DEVICES, &other_token).await.status, StatusCode::OK);
+    assert_eq!(grant(&other).await.status, StatusCode::OK);
 }

@@ -1,13 +1,16 @@
-//! Offline credential administration: `hangar app create`, `hangar token create|revoke`. They open
-//! the database directly, like `hangar tenant`.
+//! Offline credential administration: `hangar app create|list|revoke`, `hangar token
+//! create|list|revoke`. They open the database directly, like `hangar tenant`. Token and secret
+//! hashes are never printed.
 
 use super::admin::{Backend, Database};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use hangar_api::ApiStore;
 use hangar_core::authz::{authorize, Principal, TenantScope};
-use hangar_core::credentials::Role;
+use hangar_core::credentials::{AccessToken, AppRegistration, Role};
 use hangar_core::service::Registry;
+use hangar_core::CoreError;
+use hwhash::json::format_time;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -37,6 +40,25 @@ enum AppCommand {
         #[command(flatten)]
         db: Database,
     },
+    /// List a tenant's app registrations, revoked ones included (never their secrets).
+    List {
+        /// Tenant id or primary domain.
+        #[arg(long)]
+        tenant: String,
+        /// JSON for scripts.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        db: Database,
+    },
+    /// Revoke an app registration and every token issued for it; the token endpoint refuses it
+    /// from then on.
+    Revoke {
+        /// The app's client id (see `hangar app list`).
+        client_id: String,
+        #[command(flatten)]
+        db: Database,
+    },
 }
 
 #[derive(Args)]
@@ -61,6 +83,18 @@ enum TokenCommand {
         /// Who the token is for (shown in the audit log).
         #[arg(long, default_value = "cli")]
         name: String,
+        #[command(flatten)]
+        db: Database,
+    },
+    /// List a tenant's tokens, revoked and expired ones included (never the tokens or their
+    /// hashes).
+    List {
+        /// Tenant id or primary domain.
+        #[arg(long)]
+        tenant: String,
+        /// JSON for scripts.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         db: Database,
     },
@@ -105,18 +139,107 @@ async fn scope_of<S: ApiStore>(
 
 pub fn app(args: AppArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let AppCommand::Create {
-            tenant,
-            name,
-            role,
-            json,
-            db,
-        } = args.command;
-        match db.open().await? {
-            Backend::Sqlite(s) => create_app(Registry::new(s), &tenant, &name, role, json).await,
-            Backend::Postgres(p) => create_app(Registry::new(p), &tenant, &name, role, json).await,
+        match args.command {
+            AppCommand::Create {
+                tenant,
+                name,
+                role,
+                json,
+                db,
+            } => match db.open().await? {
+                Backend::Sqlite(s) => {
+                    create_app(Registry::new(s), &tenant, &name, role, json).await
+                }
+                Backend::Postgres(p) => {
+                    create_app(Registry::new(p), &tenant, &name, role, json).await
+                }
+            },
+            AppCommand::List { tenant, json, db } => match db.open().await? {
+                Backend::Sqlite(s) => list_apps(Registry::new(s), &tenant, json).await,
+                Backend::Postgres(p) => list_apps(Registry::new(p), &tenant, json).await,
+            },
+            AppCommand::Revoke { client_id, db } => match db.open().await? {
+                Backend::Sqlite(s) => revoke_app(Registry::new(s), &client_id).await,
+                Backend::Postgres(p) => revoke_app(Registry::new(p), &client_id).await,
+            },
         }
     })
+}
+
+fn opt_time(t: Option<time::OffsetDateTime>) -> Option<String> {
+    t.map(format_time)
+}
+
+async fn list_apps<S: ApiStore>(
+    registry: Registry<S>,
+    tenant: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let scope = scope_of(&registry, tenant).await?;
+    let apps = registry.list_apps(&scope).await?;
+    print_apps(&apps, tenant, json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The fields shown of an app: never its secret's hash.
+fn print_apps(apps: &[AppRegistration], tenant: &str, json: bool) -> anyhow::Result<()> {
+    if json {
+        let value: Vec<serde_json::Value> = apps
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "clientId": a.client_id,
+                    "displayName": a.display_name,
+                    "role": a.role.as_str(),
+                    "createdDateTime": format_time(a.created),
+                    "revokedDateTime": opt_time(a.revoked),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else if apps.is_empty() {
+        println!(
+            "no apps in {tenant}: register one with `hangar app create --tenant {tenant} --name NAME --role reader`"
+        );
+    } else {
+        println!(
+            "{:<36}  {:<20}  {:<6}  {:<27}  REVOKED",
+            "CLIENT ID", "NAME", "ROLE", "CREATED"
+        );
+        for a in apps {
+            println!(
+                "{:<36}  {:<20}  {:<6}  {:<27}  {}",
+                a.client_id,
+                a.display_name,
+                a.role.as_str(),
+                format_time(a.created),
+                opt_time(a.revoked).unwrap_or_else(|| "-".into())
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn revoke_app<S: ApiStore>(
+    registry: Registry<S>,
+    client_id: &str,
+) -> anyhow::Result<ExitCode> {
+    match registry.revoke_app(client_id).await {
+        Ok((app, tokens)) => {
+            let s = if tokens == 1 { "" } else { "s" };
+            println!(
+                "revoked app {} ({}) and {tokens} token{s} issued for it",
+                app.client_id, app.display_name
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(CoreError::NotFound { .. }) => bail!(
+            "no app with client id '{}': see `hangar app list --tenant T`",
+            client_id.trim()
+        ),
+        Err(CoreError::Conflict(message)) => bail!("cannot revoke: {message}"),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn create_app<S: ApiStore>(
@@ -171,6 +294,10 @@ pub fn token(args: TokenArgs) -> anyhow::Result<ExitCode> {
                     create_token(Registry::new(p), &tenant, role, expires, &name).await
                 }
             },
+            TokenCommand::List { tenant, json, db } => match db.open().await? {
+                Backend::Sqlite(s) => list_tokens(Registry::new(s), &tenant, json).await,
+                Backend::Postgres(p) => list_tokens(Registry::new(p), &tenant, json).await,
+            },
             TokenCommand::Revoke { id_or_token, db } => {
                 match db.open().await? {
                     Backend::Sqlite(s) => Registry::new(s).revoke_token(&id_or_token).await,
@@ -205,6 +332,58 @@ async fn create_token<S: ApiStore>(
         issued.record.id, issued.record.id
     );
     Ok(ExitCode::SUCCESS)
+}
+
+async fn list_tokens<S: ApiStore>(
+    registry: Registry<S>,
+    tenant: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let scope = scope_of(&registry, tenant).await?;
+    let tokens = registry.list_tokens(&scope).await?;
+    print_tokens(&tokens, tenant, json)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The fields shown of a token: never its hash.
+fn print_tokens(tokens: &[AccessToken], tenant: &str, json: bool) -> anyhow::Result<()> {
+    if json {
+        let value: Vec<serde_json::Value> = tokens
+            .iter()
+            .map(|t| {
+                serde_json::json!({
+                    "id": t.id,
+                    "name": t.name,
+                    "role": t.role.as_str(),
+                    "createdDateTime": format_time(t.created),
+                    "expirationDateTime": opt_time(t.expires),
+                    "revokedDateTime": opt_time(t.revoked),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else if tokens.is_empty() {
+        println!(
+            "no tokens in {tenant}: issue one with `hangar token create --tenant {tenant} --role reader`"
+        );
+    } else {
+        println!(
+            "{:<36}  {:<40}  {:<6}  {:<27}  {:<27}  REVOKED",
+            "ID", "NAME", "ROLE", "CREATED", "EXPIRES"
+        );
+        for t in tokens {
+            println!(
+                "{:<36}  {:<40}  {:<6}  {:<27}  {:<27}  {}",
+                t.id,
+                t.name,
+                t.role.as_str(),
+                format_time(t.created),
+                opt_time(t.expires).unwrap_or_else(|| "never".into()),
+                opt_time(t.revoked).unwrap_or_else(|| "-".into())
+            );
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
