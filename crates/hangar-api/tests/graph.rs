@@ -1164,3 +1164,60 @@ async fn managed_devices_take_a_filter_on_their_string_properties() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(serials(&r).is_empty());
 }
+
+#[tokio::test]
+async fn imported_rows_take_a_filter_on_their_string_properties() {
+    let env = env().await;
+    let mut rows = vec![entry("IMP-A1"), entry("IMP-A2"), entry("OTHER-3")];
+    rows[1]["groupTag"] = json!("Kiosk");
+    env.import_and_wait(&env.a.admin, &rows).await;
+    let serials = |r: &Resp| -> Vec<String> {
+        let mut v: Vec<String> = r.body["value"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|d| d["serialNumber"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let r = env
+        .get(
+            &format!("{IMPORTED}?$filter=startswith(serialNumber,'imp-')&$count=true&$top=1"),
+            &env.a.reader,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["@odata.count"], 2);
+    assert_eq!(serials(&r).len(), 1, "$top=1 pages the filtered rows");
+    let next = r.body["@odata.nextLink"].as_str().expect("next link");
+    assert!(next.contains("filter"), "{next}");
+    let r = env
+        .get(
+            &format!(
+                "{IMPORTED}?$filter=groupTag%20eq%20'kiosk'%20or%20contains(serialNumber,'THER')"
+            ),
+            &env.a.reader,
+        )
+        .await;
+    assert_eq!(serials(&r), ["IMP-A2", "OTHER-3"]);
+    let r = env
+        .get(
+            &format!("{IMPORTED}?$filter=state%20eq%20'x'"),
+            &env.a.reader,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = env
+        .get(
+            &format!("{IMPORTED}?$filter=startswith(serialNumber,'imp-')"),
+            &env.b.reader,
+        )
+        .await;
+    assert!(
+        serials(&r).is_empty(),
+        "another tenant's rows stay invisible"
+    );
+}

@@ -242,6 +242,7 @@ pub trait ImportStore: Send + Sync {
         &self,
         scope: &TenantScope,
         import_id: Option<&str>,
+        filter: Option<&Filter<ImportedField>>,
         page: &PageRequest,
     ) -> impl Future<Output = StoreResult<Page<ImportedDevice>>> + Send;
 

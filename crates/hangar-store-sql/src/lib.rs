@@ -9,7 +9,7 @@ mod read;
 
 pub use read::*;
 
-use hangar_core::model::DeviceField;
+use hangar_core::model::{DeviceField, ImportedField};
 use hangar_core::store::StoreError;
 
 /// Rows per multi-row statement. Devices have 36 columns: 500 rows stay below SQLite's 32766 and
@@ -43,6 +43,17 @@ pub fn device_column(f: DeviceField) -> &'static str {
         DeviceField::AzureActiveDirectoryDeviceId => "azure_active_directory_device_id",
         DeviceField::DisplayName => "display_name",
         DeviceField::DeploymentProfileAssignmentStatus => "profile_status",
+    }
+}
+
+/// The column of a filterable imported-row property (in [`imported_select!`], as `i`).
+pub fn imported_column(f: ImportedField) -> &'static str {
+    match f {
+        ImportedField::SerialNumber => "i.serial_number",
+        ImportedField::GroupTag => "i.group_tag",
+        ImportedField::ProductKey => "i.product_key",
+        ImportedField::ImportId => "i.import_id",
+        ImportedField::AssignedUserPrincipalName => "i.assigned_user",
     }
 }
 
@@ -123,9 +134,7 @@ macro_rules! impl_store {
             const IMPORTED_COLUMNS: &str = "id, tenant_id, import_id, seq, group_tag, serial_number, product_key, \
                 assigned_user, status, device_registration_id, error_code, created";
 
-            const IMPORTED_SELECT: &str = "SELECT i.id, i.tenant_id, i.import_id, i.seq, i.group_tag, i.serial_number, \
-                i.product_key, i.assigned_user, i.status, i.device_registration_id, i.error_code, i.created, \
-                h.bytes FROM imported_devices i JOIN hashes h ON h.id = i.id";
+            const IMPORTED_SELECT: &str = $crate::imported_select!();
 
             fn s(r: &DbRow, c: &str) -> StoreResult<String> {
                 r.try_get::<String, _>(c).map_err(map_err)
@@ -146,33 +155,6 @@ macro_rules! impl_store {
             fn enum_of<T>(r: &DbRow, c: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
                 let v = s(r, c)?;
                 parse(&v).ok_or_else(|| corrupt(c, &v))
-            }
-
-            fn imported_from_row(r: &DbRow) -> StoreResult<ImportedDevice> {
-                let status = enum_of(r, "status", DeviceImportStatus::parse)?;
-                let code = i(r, "error_code")?;
-                let error = if code == 0 {
-                    None
-                } else {
-                    Some(ZtdError::from_code(code as i32).ok_or_else(|| corrupt("error_code", &code.to_string()))?)
-                };
-                Ok(ImportedDevice {
-                    id: uuid_of(r, "id", ImportedDeviceId::parse)?,
-                    tenant_id: uuid_of(r, "tenant_id", TenantId::parse)?,
-                    import_id: s(r, "import_id")?,
-                    seq: i(r, "seq")?,
-                    group_tag: s(r, "group_tag")?,
-                    serial_number: s(r, "serial_number")?,
-                    product_key: s(r, "product_key")?,
-                    hardware_identifier: r.try_get::<Vec<u8>, _>("bytes").map_err(map_err)?,
-                    assigned_user_principal_name: s(r, "assigned_user")?,
-                    state: ImportState {
-                        status,
-                        device_registration_id: os(r, "device_registration_id")?.as_deref().and_then(DeviceId::parse),
-                        error,
-                    },
-                    created: from_micros(i(r, "created")?),
-                })
             }
 
             fn tenant_from_row(r: &DbRow) -> StoreResult<Tenant> {
@@ -371,7 +353,7 @@ macro_rules! impl_store {
                     }
                     if let Some(f) = filter {
                         sql.push(" AND (");
-                        $crate::push_device_filter(&mut sql, f);
+                        $crate::push_filter(&mut sql, f, $crate::device_column);
                         sql.push(")");
                     }
                     sql.push(" ORDER BY id LIMIT ").bind(page.top as i64 + 1);
@@ -511,7 +493,7 @@ macro_rules! impl_store {
                     }
                     if let Some(f) = filter {
                         sql.push(" AND (");
-                        $crate::push_device_filter(&mut sql, f);
+                        $crate::push_filter(&mut sql, f, $crate::device_column);
                         sql.push(")");
                     }
                     let n = self.read_rows(ReadKind::Range, sql, |r| r.int(0)).await?;
@@ -572,29 +554,31 @@ macro_rules! impl_store {
                         .fetch_optional(self.reader())
                         .await
                         .map_err(map_err)?;
-                    row.as_ref().map(imported_from_row).transpose()
+                    row.as_ref().map(|r| $crate::imported_from_cols(r)).transpose()
                 }
 
                 async fn list_imported(
                     &self,
                     scope: &TenantScope,
                     import_id: Option<&str>,
+                    filter: Option<&Filter<ImportedField>>,
                     page: &PageRequest,
                 ) -> StoreResult<Page<ImportedDevice>> {
-                    let mut qb = QueryBuilder::<$db>::new(format!("{IMPORTED_SELECT} WHERE i.tenant_id = "));
-                    qb.push_bind(scope.tenant_id().to_string());
+                    let mut sql = Sql::new(concat!($crate::imported_select!(), " WHERE i.tenant_id = "));
+                    sql.bind(scope.tenant_id().to_string());
                     if let Some(import_id) = import_id {
-                        qb.push(" AND i.import_id = ");
-                        qb.push_bind(import_id.to_string());
+                        sql.push(" AND i.import_id = ").bind(import_id);
                     }
                     if let Some(last) = after(page) {
-                        qb.push(" AND i.id > ");
-                        qb.push_bind(last);
+                        sql.push(" AND i.id > ").bind(last);
                     }
-                    qb.push(" ORDER BY i.id LIMIT ");
-                    qb.push_bind(page.top as i64 + 1);
-                    let rows = qb.build().fetch_all(self.reader()).await.map_err(map_err)?;
-                    let mut items: Vec<ImportedDevice> = rows.iter().map(imported_from_row).collect::<StoreResult<_>>()?;
+                    if let Some(f) = filter {
+                        sql.push(" AND (");
+                        $crate::push_filter(&mut sql, f, $crate::imported_column);
+                        sql.push(")");
+                    }
+                    sql.push(" ORDER BY i.id LIMIT ").bind(page.top as i64 + 1);
+                    let mut items = self.read_rows(ReadKind::Range, sql, $crate::imported_from_cols).await?;
                     let next = if items.len() > page.top {
                         items.truncate(page.top);
                         items.last().map(|d| encode_skiptoken(&d.id.to_string()))
@@ -644,7 +628,7 @@ macro_rules! impl_store {
                     .fetch_all(self.reader())
                     .await
                     .map_err(map_err)?;
-                    rows.iter().map(imported_from_row).collect()
+                    rows.iter().map(|r| $crate::imported_from_cols(r)).collect()
                 }
 
                 async fn fail_unknown_rows(&self, scope: &TenantScope, import_id: &str, error: ZtdError) -> StoreResult<u64> {

@@ -88,6 +88,7 @@ pub trait Cols {
     fn opt_text(&self, i: usize) -> StoreResult<Option<String>>;
     fn int(&self, i: usize) -> StoreResult<i64>;
     fn opt_int(&self, i: usize) -> StoreResult<Option<i64>>;
+    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>>;
 }
 
 pub type Decode<T> = fn(&dyn Cols) -> StoreResult<T>;
@@ -115,6 +116,9 @@ macro_rules! impl_cols_for_sqlx {
                 sqlx::Row::try_get(self, i).map_err(crate::map_err)
             }
             fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
+                sqlx::Row::try_get(self, i).map_err(crate::map_err)
+            }
+            fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
                 sqlx::Row::try_get(self, i).map_err(crate::map_err)
             }
         }
@@ -228,39 +232,80 @@ pub fn token_from_cols(r: &dyn Cols) -> StoreResult<AccessToken> {
     })
 }
 
-/// Appends a device filter; string comparisons ignore case.
-pub fn push_device_filter(sql: &mut Sql, f: &Filter<DeviceField>) {
+/// Appends a filter on the columns `column` names; string comparisons ignore case.
+pub fn push_filter<F: Copy>(sql: &mut Sql, f: &Filter<F>, column: fn(F) -> &'static str) {
     match f {
         Filter::Contains(field, v) => {
-            sql.push(&format!("LOWER({}) LIKE ", crate::device_column(*field)))
+            sql.push(&format!("LOWER({}) LIKE ", column(*field)))
                 .bind(format!("%{}%", crate::like_escape(v)))
                 .push(" ESCAPE '\\'");
         }
         Filter::StartsWith(field, v) => {
-            sql.push(&format!("LOWER({}) LIKE ", crate::device_column(*field)))
+            sql.push(&format!("LOWER({}) LIKE ", column(*field)))
                 .bind(format!("{}%", crate::like_escape(v)))
                 .push(" ESCAPE '\\'");
         }
         Filter::Eq(field, v) => {
-            sql.push(&format!("LOWER({}) = ", crate::device_column(*field)))
+            sql.push(&format!("LOWER({}) = ", column(*field)))
                 .bind(v.to_lowercase());
         }
         Filter::Ne(field, v) => {
-            sql.push(&format!("LOWER({}) <> ", crate::device_column(*field)))
+            sql.push(&format!("LOWER({}) <> ", column(*field)))
                 .bind(v.to_lowercase());
         }
         Filter::And(a, b) | Filter::Or(a, b) => {
             sql.push("(");
-            push_device_filter(sql, a);
+            push_filter(sql, a, column);
             sql.push(if matches!(f, Filter::And(..)) {
                 ") AND ("
             } else {
                 ") OR ("
             });
-            push_device_filter(sql, b);
+            push_filter(sql, b, column);
             sql.push(")");
         }
     }
+}
+
+/// The imported-row query without its conditions, in the order [`imported_from_cols`] reads.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! imported_select {
+    () => {
+        "SELECT i.id, i.tenant_id, i.import_id, i.seq, i.group_tag, i.serial_number, \
+         i.product_key, i.assigned_user, i.status, i.device_registration_id, i.error_code, i.created, \
+         h.bytes FROM imported_devices i JOIN hashes h ON h.id = i.id"
+    };
+}
+
+/// An imported row selected with [`imported_select!`].
+pub fn imported_from_cols(r: &dyn Cols) -> StoreResult<ImportedDevice> {
+    let code = r.int(10)?;
+    let error = if code == 0 {
+        None
+    } else {
+        Some(
+            hangar_core::ZtdError::from_code(code as i32)
+                .ok_or_else(|| corrupt("error_code", &code.to_string()))?,
+        )
+    };
+    Ok(ImportedDevice {
+        id: parsed(r, 0, "id", ImportedDeviceId::parse)?,
+        tenant_id: parsed(r, 1, "tenant_id", TenantId::parse)?,
+        import_id: r.text(2)?,
+        seq: r.int(3)?,
+        group_tag: r.text(4)?,
+        serial_number: r.text(5)?,
+        product_key: r.text(6)?,
+        assigned_user_principal_name: r.text(7)?,
+        state: ImportState {
+            status: parsed(r, 8, "status", DeviceImportStatus::parse)?,
+            device_registration_id: r.opt_text(9)?.as_deref().and_then(DeviceId::parse),
+            error,
+        },
+        created: from_micros(r.int(11)?),
+        hardware_identifier: r.bytes(12)?,
+    })
 }
 
 /// At most one row.

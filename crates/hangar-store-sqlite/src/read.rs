@@ -130,6 +130,9 @@ impl Cols for Row<'_, '_> {
     fn opt_int(&self, i: usize) -> StoreResult<Option<i64>> {
         self.0.get(i).map_err(err)
     }
+    fn bytes(&self, i: usize) -> StoreResult<Vec<u8>> {
+        self.0.get(i).map_err(err)
+    }
 }
 
 #[cfg(test)]

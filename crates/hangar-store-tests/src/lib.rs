@@ -607,7 +607,7 @@ pub async fn another_tenants_objects_are_not_found<S: Store>(store: S) {
     assert!(all_devices(&w.registry, &b).await.is_empty());
     assert!(w
         .registry
-        .list_imported(&b, None, &PageRequest::first(100))
+        .list_imported(&b, None, None, &PageRequest::first(100))
         .await
         .expect("list")
         .items
@@ -1214,7 +1214,7 @@ pub async fn lists_page_by_key_and_filter<S: Store>(store: S) {
     // Imported rows page the same way.
     let p1 = w
         .registry
-        .list_imported(&t, None, &PageRequest::first(20))
+        .list_imported(&t, None, None, &PageRequest::first(20))
         .await
         .expect("imported");
     assert_eq!(p1.items.len(), 20);
@@ -1222,6 +1222,7 @@ pub async fn lists_page_by_key_and_filter<S: Store>(store: S) {
         .registry
         .list_imported(
             &t,
+            None,
             None,
             &PageRequest {
                 top: 20,
@@ -1232,6 +1233,53 @@ pub async fn lists_page_by_key_and_filter<S: Store>(store: S) {
         .expect("imported");
     assert_eq!(p2.items.len(), 5);
     assert!(p2.next.is_none());
+    // And filter like the devices, across pages.
+    let imported = |f: Filter<ImportedField>| {
+        let r = w.registry.clone();
+        let t = t.clone();
+        async move {
+            let mut serials = Vec::new();
+            let mut page = PageRequest::first(4);
+            loop {
+                let p = r
+                    .list_imported(&t, None, Some(&f), &page)
+                    .await
+                    .expect("filtered imported rows");
+                serials.extend(p.items.into_iter().map(|i| i.serial_number));
+                match p.next {
+                    Some(next) => page.skiptoken = Some(next),
+                    None => break,
+                }
+            }
+            serials.sort();
+            serials
+        }
+    };
+    let ones = imported(Filter::StartsWith(
+        ImportedField::SerialNumber,
+        "LIST-1".into(),
+    ))
+    .await;
+    assert_eq!(ones.len(), 10, "{ones:?}");
+    assert!(ones.iter().all(|s| s.to_lowercase().starts_with("list-1")));
+    assert_eq!(
+        imported(Filter::Eq(ImportedField::GroupTag, "SALES".into()))
+            .await
+            .len(),
+        13
+    );
+    assert_eq!(
+        imported(
+            Filter::Eq(ImportedField::GroupTag, "sales".into())
+                .and(Filter::Contains(ImportedField::SerialNumber, "-2".into()))
+        )
+        .await
+        .len(),
+        count(
+            Filter::Eq(GroupTag, "sales".into()).and(Filter::Contains(SerialNumber, "-2".into()))
+        )
+        .await
+    );
 }
 
 pub async fn an_abandoned_job_is_reclaimed_after_its_lease<S: Store>(store: S) {

@@ -100,7 +100,7 @@ async fn kill_and_resume<S: Store>(store: S, worker_args: [&str; 2]) {
     let mut page = PageRequest::first(1000);
     loop {
         let p = registry
-            .list_imported(&t, Some(&import_id), &page)
+            .list_imported(&t, Some(&import_id), None, &page)
             .await
             .expect("rows");
         for r in &p.items {

@@ -6,13 +6,13 @@ use super::{action_name, parse_key, to_value, Ctx};
 use crate::auth::Caller;
 use crate::body::{ActionBody, JsonBody};
 use crate::error::{ApiError, ApiResult};
-use crate::odata::{apply_select, collection, entity};
+use crate::odata::{apply_select, collection, entity, parse_filter};
 use crate::{ApiStore, AppState};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use hangar_core::model::{ImportedDeviceId, PageRequest};
+use hangar_core::model::{ImportedDeviceId, ImportedField, PageRequest};
 
 const SET: &str = "deviceManagement/importedWindowsAutopilotDeviceIdentities";
 
@@ -29,15 +29,16 @@ pub async fn list<S: ApiStore>(
     caller: Caller,
     ctx: Ctx,
 ) -> ApiResult<Json<serde_json::Value>> {
-    if let Some(f) = &ctx.query.filter {
-        return Err(ApiError::bad_request(format!(
-            "unsupported $filter '{f}': importedWindowsAutopilotDeviceIdentities cannot be filtered"
-        )));
-    }
+    let filter = ctx
+        .query
+        .filter
+        .as_deref()
+        .map(|f| parse_filter(f, &ImportedField::from_graph_name))
+        .transpose()?;
     let (page_req, skip) = ctx.query.page()?;
     let page = st
         .registry
-        .list_imported(&caller.scope, None, &page_req)
+        .list_imported(&caller.scope, None, filter.as_ref(), &page_req)
         .await?;
     let select = ctx.query.select.as_deref();
     let items = page
@@ -50,7 +51,10 @@ pub async fn list<S: ApiStore>(
         let mut n = 0u64;
         let mut req = PageRequest::first(PageRequest::MAX_TOP);
         loop {
-            let p = st.registry.list_imported(&caller.scope, None, &req).await?;
+            let p = st
+                .registry
+                .list_imported(&caller.scope, None, filter.as_ref(), &req)
+                .await?;
             n += p.items.len() as u64;
             match p.next {
                 Some(t) => req.skiptoken = Some(t),

@@ -95,10 +95,14 @@ impl<S: Store> Registry<S> {
         &self,
         scope: &TenantScope,
         import_id: Option<&str>,
+        filter: Option<&Filter<ImportedField>>,
         page: &PageRequest,
     ) -> CoreResult<Page<ImportedDevice>> {
         let page = super::devices::check_page(page)?;
-        Ok(self.store.list_imported(scope, import_id, &page).await?)
+        Ok(self
+            .store
+            .list_imported(scope, import_id, filter, &page)
+            .await?)
     }
 
     pub async fn delete_imported(
