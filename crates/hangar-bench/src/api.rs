@@ -46,6 +46,8 @@ pub struct Options {
     pub rounds: usize,
     /// Measure only GETs by id (`by-id`) or only pages (`page`), e.g. under a profiler.
     pub only: Option<String>,
+    /// The server's log filter (`hangar serve --log`).
+    pub log: String,
     pub import_rows: usize,
     pub client_threads: usize,
     pub cache_dir: PathBuf,
@@ -460,12 +462,13 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
     );
     println!("  load average at start: {}", load_average());
     let dir = tempfile::tempdir()?;
-    // The server logs as `hangar serve` does by default: a line per request at info level.
+    // The server logs as `hangar serve` does (by default a line per request, at info level).
     let log_path = dir.path().join("server.log");
-    let _log = hangar_api::logging::init("info", std::fs::File::create(&log_path)?)
+    let _log = hangar_api::logging::init(&opts.log, std::fs::File::create(&log_path)?)
         .map_err(anyhow::Error::msg)?;
     println!(
-        "  server log: info level, written to {}",
+        "  server log: '{}', written to {}",
+        opts.log,
         log_path.display()
     );
     let db = seeded_copy(&opts, dir.path())?;

@@ -71,6 +71,10 @@ enum What {
         /// Measure only `by-id` or only `page` (for profiling; prints no verdicts).
         #[arg(long, value_parser = ["by-id", "page"])]
         only: Option<String>,
+        /// The server's log filter, as `hangar serve --log` (default: its default, a line per
+        /// request).
+        #[arg(long, default_value = "info")]
+        log: String,
         /// Rows per import call.
         #[arg(long, default_value_t = 500)]
         import_rows: usize,
@@ -110,6 +114,7 @@ fn main() -> anyhow::Result<()> {
             max_requests,
             rounds,
             only,
+            log,
             import_rows,
             client_threads,
             cache_dir,
@@ -122,6 +127,7 @@ fn main() -> anyhow::Result<()> {
             max_requests,
             rounds,
             only,
+            log,
             import_rows,
             client_threads: client_threads.max(1),
             cache_dir,

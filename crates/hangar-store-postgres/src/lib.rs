@@ -29,6 +29,11 @@ fn migrator() -> sqlx::migrate::Migrator {
             include_str!("../migrations/0003_hashes_inline.sql"),
         ),
         (
+            4,
+            "sync_pending",
+            include_str!("../migrations/0004_sync_pending.sql"),
+        ),
+        (
             100,
             "credentials",
             include_str!("../migrations/0100_credentials.sql"),
