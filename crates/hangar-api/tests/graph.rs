@@ -11,6 +11,20 @@ use std::time::Duration;
 const DEVICES: &str = "/v1.0/deviceManagement/windowsAutopilotDeviceIdentities";
 const IMPORTED: &str = "/v1.0/deviceManagement/importedWindowsAutopilotDeviceIdentities";
 
+/// The serial numbers of a collection's page, sorted.
+fn serials(r: &Resp) -> Vec<String> {
+    let mut v: Vec<String> = r.body["value"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d["serialNumber"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
 async fn one_device(env: &Env, serial: &str) -> String {
     let rows = env.import_and_wait(&env.a.admin, &[entry(serial)]).await;
     assert_eq!(
@@ -1117,18 +1131,6 @@ async fn managed_devices_take_a_filter_on_their_string_properties() {
             .expect("managed device");
     }
     let set = "/v1.0/deviceManagement/managedDevices";
-    let serials = |r: &common::Resp| -> Vec<String> {
-        let mut v: Vec<String> = r.body["value"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|d| d["serialNumber"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        v.sort();
-        v
-    };
     let r = env
         .get(
             &format!("{set}?$filter=startswith(deviceName,'desktop')&$count=true"),
@@ -1171,18 +1173,6 @@ async fn imported_rows_take_a_filter_on_their_string_properties() {
     let mut rows = vec![entry("IMP-A1"), entry("IMP-A2"), entry("OTHER-3")];
     rows[1]["groupTag"] = json!("Kiosk");
     env.import_and_wait(&env.a.admin, &rows).await;
-    let serials = |r: &Resp| -> Vec<String> {
-        let mut v: Vec<String> = r.body["value"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|d| d["serialNumber"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        v.sort();
-        v
-    };
     let r = env
         .get(
             &format!("{IMPORTED}?$filter=startswith(serialNumber,'imp-')&$count=true&$top=1"),
