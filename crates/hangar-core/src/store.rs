@@ -358,7 +358,6 @@ pub trait SyncStore: Send + Sync {
     fn apply_sync(
         &self,
         scope: &TenantScope,
-        now: OffsetDateTime,
     ) -> impl Future<Output = StoreResult<SyncChanges>> + Send;
 
     /// Ends the running sync with `status`, stamping `lastSyncDateTime` when it completed.

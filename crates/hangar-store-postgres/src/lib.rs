@@ -34,6 +34,11 @@ fn migrator() -> sqlx::migrate::Migrator {
             include_str!("../migrations/0004_sync_pending.sql"),
         ),
         (
+            5,
+            "publish_generation",
+            include_str!("../migrations/0005_publish_generation.sql"),
+        ),
+        (
             100,
             "credentials",
             include_str!("../migrations/0100_credentials.sql"),
@@ -87,6 +92,13 @@ impl PostgresStore {
     const CLAIM_JOB_SQL: &'static str = "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
          WHERE id = (SELECT id FROM jobs WHERE lease_until < $3 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
          RETURNING id, tenant_id, kind, payload, attempts";
+
+    /// The tenant's sync generation, held against a concurrent sync until the registering
+    /// transaction ends (`FOR SHARE`: registrations do not wait for each other, a sync waits for
+    /// them), so a device registered before a sync commits is published by that sync or a later
+    /// one, never listed before a sync.
+    const SYNC_GENERATION_SQL: &'static str =
+        "SELECT generation FROM sync_state WHERE tenant_id = $1 FOR SHARE";
 
     /// A chunk's keys go in one array: one statement, one plan whatever their number.
     const LOOKUP_KEYS_PER_STATEMENT: usize = 100_000;

@@ -108,6 +108,9 @@ pub use time as __time;
 /// `const CLAIM_JOB_SQL: &'static str` (binds: `$1` worker, `$2` lease until, `$3` now; returns
 /// `id, tenant_id, kind, payload, attempts`), and the two bulk statements whose best form differs
 /// between the backends (a list of binds on SQLite, arrays on PostgreSQL):
+/// - `const SYNC_GENERATION_SQL: &'static str` (bind `$1` tenant; returns the tenant's sync
+///   `generation`), run first in a transaction that registers devices awaiting a sync, and
+///   holding off a concurrent sync of the tenant until it ends;
 /// - `const LOOKUP_KEYS_PER_STATEMENT: usize` and `async fn key_owner_rows(&self, keys: &[String])
 ///   -> Result<Vec<Row>, sqlx::Error>` returning `key, tenant_id, device_id, import_id` of the keys
 ///   that are registered (on a reader);
@@ -126,7 +129,7 @@ macro_rules! impl_store {
             use $crate::__time::OffsetDateTime;
             use std::time::Duration;
             use $crate::__sqlx as sqlx;
-            use $crate::{corrupt, from_opt_micros, map_err, opt_micros, CHUNK, DEVICE_COLUMNS, device_from_cols, ReadKind, ReadRows, Sql};
+            use $crate::{corrupt, from_opt_micros, map_err, opt_micros, CHUNK, DEVICE_INSERT_COLUMNS, device_from_cols, ReadKind, ReadRows, Sql};
             use sqlx::{QueryBuilder, Row};
 
             type DbRow = <$db as sqlx::Database>::Row;
@@ -245,8 +248,20 @@ macro_rules! impl_store {
                         devices.iter().map(|d| from_row.get(&d.id).cloned().unwrap_or_else(|| d.id.to_string())).collect();
                     let own: Vec<&AutopilotDevice> = devices.iter().filter(|d| !from_row.contains_key(&d.id)).collect();
                     let mut tx = self.writer().begin().await.map_err(map_err)?;
+                    // Devices that wait for a sync are registered at the generation the next sync
+                    // reaches (migration 0005).
+                    let awaiting_sync: i64 = if devices.iter().any(|d| !d.published) {
+                        let generation: Option<i64> = sqlx::query_scalar(<$store>::SYNC_GENERATION_SQL)
+                            .bind(&tenant)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(map_err)?;
+                        generation.unwrap_or(0) + 1
+                    } else {
+                        0
+                    };
                     for (chunk, ids) in devices.chunks(CHUNK).zip(hash_ids.chunks(CHUNK)) {
-                        let mut qb = QueryBuilder::<$db>::new(format!("INSERT INTO devices ({DEVICE_COLUMNS}) "));
+                        let mut qb = QueryBuilder::<$db>::new(format!("INSERT INTO devices ({DEVICE_INSERT_COLUMNS}) "));
                         qb.push_values(chunk.iter().zip(ids), |mut b, (d, hash_id)| {
                             b.push_bind(d.id.to_string())
                                 .push_bind(tenant.clone())
@@ -282,7 +297,7 @@ macro_rules! impl_store {
                                 .push_bind(d.import_id.clone())
                                 .push_bind(to_micros(d.created))
                                 .push_bind(to_micros(d.updated))
-                                .push_bind(i64::from(d.published))
+                                .push_bind(if d.published { 0 } else { awaiting_sync })
                                 .push_bind(i64::from(d.pending_removal));
                         });
                         qb.build().execute(&mut *tx).await.map_err(map_err)?;
@@ -347,7 +362,8 @@ macro_rules! impl_store {
                     page: &PageRequest,
                 ) -> StoreResult<Page<AutopilotDevice>> {
                     let mut sql = Sql::new(concat!("SELECT ", $crate::device_columns!(), " FROM devices WHERE tenant_id = "));
-                    sql.bind(scope.tenant_id().to_string()).push(" AND published = 1");
+                    sql.bind(scope.tenant_id().to_string());
+                    $crate::push_published(&mut sql, scope.tenant_id().to_string());
                     if let Some(last) = after(page) {
                         sql.push(" AND id > ").bind(last);
                     }
@@ -372,7 +388,9 @@ macro_rules! impl_store {
                     for chunk in serials.chunks(CHUNK) {
                         let mut qb = QueryBuilder::<$db>::new("SELECT serial_number, id FROM devices WHERE tenant_id = ");
                         qb.push_bind(scope.tenant_id().to_string());
-                        qb.push(" AND published = 1 AND pending_removal = 0 AND serial_number IN (");
+                        qb.push(" AND publish_generation <= (SELECT generation FROM sync_state WHERE tenant_id = ");
+                        qb.push_bind(scope.tenant_id().to_string());
+                        qb.push(") AND pending_removal = 0 AND serial_number IN (");
                         let mut sep = qb.separated(", ");
                         for serial in chunk {
                             sep.push_bind(serial);
@@ -489,7 +507,7 @@ macro_rules! impl_store {
                     let mut sql = Sql::new("SELECT COUNT(*) FROM devices WHERE tenant_id = ");
                     sql.bind(scope.tenant_id().to_string());
                     if published_only {
-                        sql.push(" AND published = 1");
+                        $crate::push_published(&mut sql, scope.tenant_id().to_string());
                     }
                     if let Some(f) = filter {
                         sql.push(" AND (");
@@ -837,18 +855,28 @@ macro_rules! impl_store {
                     rows.iter().map(|r| uuid_of(r, "tenant_id", TenantId::parse)).collect()
                 }
 
-                async fn apply_sync(&self, scope: &TenantScope, now: OffsetDateTime) -> StoreResult<SyncChanges> {
+                async fn apply_sync(&self, scope: &TenantScope) -> StoreResult<SyncChanges> {
                     let tenant = scope.tenant_id().to_string();
                     let mut tx = self.writer().begin().await.map_err(map_err)?;
-                    let published = sqlx::query(
-                        "UPDATE devices SET published = 1, updated = $2 WHERE tenant_id = $1 AND published = 0 AND pending_removal = 0",
+                    // Publishing is one counter: the devices registered at the next generation
+                    // are listed from this commit on (migration 0005).
+                    let generation: i64 = sqlx::query_scalar(
+                        "UPDATE sync_state SET generation = generation + 1 WHERE tenant_id = $1 RETURNING generation",
                     )
                     .bind(&tenant)
-                    .bind(to_micros(now))
-                    .execute(&mut *tx)
+                    .fetch_one(&mut *tx)
                     .await
-                    .map_err(map_err)?
-                    .rows_affected();
+                    .map_err(map_err)?;
+                    let published: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM devices WHERE tenant_id = $1 AND publish_generation > 0 \
+                         AND publish_generation = $2 AND pending_removal = 0",
+                    )
+                    .bind(&tenant)
+                    .bind(generation)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                    let published = published.max(0) as u64;
                     for sql in [
                         "DELETE FROM directory_devices WHERE tenant_id = $1 AND autopilot_device_id IN \
                          (SELECT id FROM devices WHERE tenant_id = $1 AND pending_removal = 1)",

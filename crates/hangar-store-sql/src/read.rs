@@ -138,17 +138,47 @@ fn parsed<T>(r: &dyn Cols, i: usize, what: &str, parse: fn(&str) -> Option<T>) -
 #[doc(hidden)]
 macro_rules! device_columns {
     () => {
+        concat!(
+            $crate::stored_device_columns!(),
+            ", CAST(CASE WHEN ",
+            $crate::published!(),
+            " THEN 1 ELSE 0 END AS BIGINT), pending_removal"
+        )
+    };
+}
+
+/// The columns that devices share between reading and inserting.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! stored_device_columns {
+    () => {
         "id, tenant_id, group_tag, purchase_order_identifier, serial_number, product_key, \
          manufacturer, model, enrollment_state, last_contacted, addressable_user_name, user_principal_name, \
          resource_name, sku_number, system_family, azure_active_directory_device_id, managed_device_id, display_name, \
          azure_ad_device_id, profile_status, profile_detailed_status, profile_assigned, device_account_upn, \
          device_account_password, device_friendly_name, remediation_state, remediation_modified, \
-         userless_enrollment_status, hash_id, source, registered_by, import_id, created, updated, published, \
-         pending_removal"
+         userless_enrollment_status, hash_id, source, registered_by, import_id, created, updated"
+    };
+}
+
+/// A condition on a row of `devices`: it is in its tenant's list, i.e. its tenant's syncs have
+/// reached its publish generation (migration 0005).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! published {
+    () => {
+        "devices.publish_generation <= \
+         (SELECT s.generation FROM sync_state s WHERE s.tenant_id = devices.tenant_id)"
     };
 }
 
 pub const DEVICE_COLUMNS: &str = device_columns!();
+
+/// The columns an insert into `devices` names, in the order [`device_from_cols`] reads them.
+pub const DEVICE_INSERT_COLUMNS: &str = concat!(
+    stored_device_columns!(),
+    ", publish_generation, pending_removal"
+);
 
 /// A device row selected with [`DEVICE_COLUMNS`] (without its hash and identity keys).
 pub fn device_from_cols(r: &dyn Cols) -> StoreResult<AutopilotDevice> {
@@ -230,6 +260,14 @@ pub fn token_from_cols(r: &dyn Cols) -> StoreResult<AccessToken> {
         expires: from_opt_micros(r.opt_int(6)?),
         revoked: from_opt_micros(r.opt_int(7)?),
     })
+}
+
+/// Appends ` AND ` the condition that a device is in `tenant`'s list: the condition of
+/// [`published!`] with the tenant's generation read once for the statement, not once per row.
+pub fn push_published(sql: &mut Sql, tenant: String) {
+    sql.push(" AND publish_generation <= (SELECT generation FROM sync_state WHERE tenant_id = ")
+        .bind(tenant)
+        .push(")");
 }
 
 /// Appends a filter on the columns `column` names; string comparisons ignore case.
@@ -338,5 +376,9 @@ mod tests {
         assert_eq!(cols[19], "profile_status");
         assert_eq!(cols[29], "source");
         assert_eq!(cols[35], "pending_removal");
+        let inserted: Vec<&str> = DEVICE_INSERT_COLUMNS.split(',').map(str::trim).collect();
+        assert_eq!(inserted.len(), 36);
+        assert_eq!(inserted[..34], cols[..34]);
+        assert_eq!(inserted[34], "publish_generation");
     }
 }

@@ -41,6 +41,11 @@ fn migrator() -> sqlx::migrate::Migrator {
             include_str!("../migrations/0004_sync_pending.sql"),
         ),
         (
+            5,
+            "publish_generation",
+            include_str!("../migrations/0005_publish_generation.sql"),
+        ),
+        (
             100,
             "credentials",
             include_str!("../migrations/0100_credentials.sql"),
@@ -142,6 +147,12 @@ impl SqliteStore {
         "UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
          WHERE id = (SELECT id FROM jobs WHERE lease_until < $3 ORDER BY id LIMIT 1) \
          RETURNING id, tenant_id, kind, payload, attempts";
+
+    /// The tenant's sync generation. A write, so the transaction holds SQLite's write lock from
+    /// its first statement (a read first would have to upgrade its lock later, which fails at once
+    /// if another process wrote in between).
+    const SYNC_GENERATION_SQL: &'static str =
+        "UPDATE sync_state SET generation = generation WHERE tenant_id = $1 RETURNING generation";
 
     /// Keys per lookup statement: one bind each, below SQLite's 32766.
     const LOOKUP_KEYS_PER_STATEMENT: usize = hangar_store_sql::CHUNK * 4;

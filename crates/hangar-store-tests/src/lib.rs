@@ -727,6 +727,34 @@ pub async fn partner_registrations_and_deregistrations_wait_for_sync<S: Store>(s
         w.registry.deregister_on_behalf(&p, own_id).await,
         Err(CoreError::NotFound { .. })
     ));
+
+    // Every sync publishes what was registered before it, and only that: a partner registration
+    // after a sync waits for the next one, and the tenant's own imports never wait.
+    let later = w
+        .registry
+        .register_on_behalf(&p, &[req("P-3")])
+        .await
+        .expect("register")[0]
+        .expect("id");
+    assert_eq!(all_devices(&w.registry, &t).await.len(), 2);
+    assert_eq!(
+        w.registry
+            .store()
+            .count_devices(&t, true, None)
+            .await
+            .expect("count"),
+        2
+    );
+    w.clock.advance(Duration::from_secs(601));
+    let changes = w.registry.trigger_manual_sync(&t).await.expect("sync");
+    assert_eq!((changes.published, changes.removed), (1, 0));
+    let listed = all_devices(&w.registry, &t).await;
+    assert_eq!(listed.len(), 3);
+    assert!(listed.iter().any(|d| d.id == later && d.published));
+    w.clock.advance(Duration::from_secs(601));
+    let changes = w.registry.trigger_manual_sync(&t).await.expect("sync");
+    assert_eq!((changes.published, changes.removed), (0, 0));
+    assert_eq!(all_devices(&w.registry, &t).await.len(), 3);
 }
 
 pub async fn manual_sync_is_limited_to_one_per_window<S: Store>(store: S) {

@@ -67,7 +67,7 @@ impl<S: Store> Registry<S> {
 
     async fn run_sync(&self, scope: &TenantScope, action: &str) -> CoreResult<SyncChanges> {
         let result = async {
-            let changes = self.store.apply_sync(scope, self.now()).await?;
+            let changes = self.store.apply_sync(scope).await?;
             self.assign_profiles(scope).await?;
             Ok::<_, CoreError>(changes)
         }
