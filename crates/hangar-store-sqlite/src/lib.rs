@@ -18,39 +18,41 @@ use std::time::Duration;
 
 pub use hangar_core::store::StoreError;
 
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "registry",
+        include_str!("../migrations/0001_registry.sql"),
+    ),
+    (
+        2,
+        "imported_by_seq",
+        include_str!("../migrations/0002_imported_by_seq.sql"),
+    ),
+    (
+        3,
+        "hashes_inline",
+        include_str!("../migrations/0003_hashes_inline.sql"),
+    ),
+    (
+        4,
+        "sync_pending",
+        include_str!("../migrations/0004_sync_pending.sql"),
+    ),
+    (
+        5,
+        "publish_generation",
+        include_str!("../migrations/0005_publish_generation.sql"),
+    ),
+    (
+        100,
+        "credentials",
+        include_str!("../migrations/0100_credentials.sql"),
+    ),
+];
+
 fn migrator() -> sqlx::migrate::Migrator {
-    hangar_store_sql::migrator(&[
-        (
-            1,
-            "registry",
-            include_str!("../migrations/0001_registry.sql"),
-        ),
-        (
-            2,
-            "imported_by_seq",
-            include_str!("../migrations/0002_imported_by_seq.sql"),
-        ),
-        (
-            3,
-            "hashes_inline",
-            include_str!("../migrations/0003_hashes_inline.sql"),
-        ),
-        (
-            4,
-            "sync_pending",
-            include_str!("../migrations/0004_sync_pending.sql"),
-        ),
-        (
-            5,
-            "publish_generation",
-            include_str!("../migrations/0005_publish_generation.sql"),
-        ),
-        (
-            100,
-            "credentials",
-            include_str!("../migrations/0100_credentials.sql"),
-        ),
-    ])
+    hangar_store_sql::migrator(MIGRATIONS)
 }
 
 #[derive(Debug, Clone)]
@@ -211,3 +213,131 @@ impl ReadRows for SqliteStore {
 
 hangar_store_sql::impl_store!(SqliteStore, sqlx::Sqlite);
 hangar_store_sql::impl_credential_store!(SqliteStore, sqlx::Sqlite);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hangar_core::authz::{authorize, Principal};
+    use hangar_core::model::{AutopilotDevice, PageRequest, RegistrationSource, TenantId};
+    use hangar_core::store::{DeviceStore, SyncStore};
+
+    /// A device row as migrations 0001 – 0004 stored it, `published` or not.
+    async fn insert_v4_device(pool: &SqlitePool, d: &AutopilotDevice, published: bool) {
+        let columns = concat!(
+            hangar_store_sql::stored_device_columns!(),
+            ", published, pending_removal"
+        );
+        let placeholders = vec!["?"; 36].join(", ");
+        sqlx::query(&format!(
+            "INSERT INTO devices ({columns}) VALUES ({placeholders})"
+        ))
+        .bind(d.id.to_string())
+        .bind(d.tenant_id.to_string())
+        .bind("")
+        .bind("")
+        .bind(&d.serial_number)
+        .bind("")
+        .bind("Contoso")
+        .bind("Laptop 7")
+        .bind(d.enrollment_state.as_str())
+        .bind(None::<i64>)
+        .bind("")
+        .bind("")
+        .bind("")
+        .bind("")
+        .bind("")
+        .bind("")
+        .bind(None::<String>)
+        .bind("")
+        .bind("")
+        .bind(d.deployment_profile_assignment_status.as_str())
+        .bind(d.deployment_profile_assignment_detailed_status.as_str())
+        .bind(None::<i64>)
+        .bind("")
+        .bind("")
+        .bind("")
+        .bind(d.remediation_state.as_str())
+        .bind(None::<i64>)
+        .bind(d.userless_enrollment_status.as_str())
+        .bind(d.id.to_string())
+        .bind(d.source.as_str())
+        .bind(&d.registered_by)
+        .bind(None::<String>)
+        .bind(0i64)
+        .bind(0i64)
+        .bind(i64::from(published))
+        .bind(0i64)
+        .execute(pool)
+        .await
+        .expect("insert device");
+    }
+
+    #[tokio::test]
+    async fn migration_0005_keeps_unpublished_devices_waiting_for_a_sync() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hangar.db");
+        let old = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true),
+            )
+            .await
+            .expect("open");
+        hangar_store_sql::migrator(&MIGRATIONS[..4])
+            .run(&old)
+            .await
+            .expect("migrations 0001 - 0004");
+        let tenant = TenantId::new();
+        sqlx::query("INSERT INTO tenants (id, display_name, primary_domain, created) VALUES (?, 'Contoso', 'contoso.onmicrosoft.com', 0)")
+            .bind(tenant.to_string())
+            .execute(&old)
+            .await
+            .expect("tenant");
+        sqlx::query("INSERT INTO sync_state (tenant_id, status) VALUES (?, 'unknown')")
+            .bind(tenant.to_string())
+            .execute(&old)
+            .await
+            .expect("sync state");
+        let now = time::OffsetDateTime::UNIX_EPOCH;
+        let mut listed =
+            AutopilotDevice::new(tenant, RegistrationSource::Import, "admin:a".into(), now);
+        listed.serial_number = "LISTED-1".into();
+        let mut waiting =
+            AutopilotDevice::new(tenant, RegistrationSource::Partner, "partner:p".into(), now);
+        waiting.serial_number = "WAITING-1".into();
+        insert_v4_device(&old, &listed, true).await;
+        insert_v4_device(&old, &waiting, false).await;
+        old.close().await;
+
+        let store = SqliteStore::open(&path)
+            .await
+            .expect("migrate to the current schema");
+        let scope = authorize(&Principal::system("test"), tenant).expect("scope");
+        let page = PageRequest {
+            top: 100,
+            skiptoken: None,
+        };
+        let serials = |p: hangar_core::model::Page<AutopilotDevice>| {
+            p.items
+                .into_iter()
+                .map(|d| d.serial_number)
+                .collect::<Vec<_>>()
+        };
+        let before = store.list_devices(&scope, None, &page).await.expect("list");
+        assert_eq!(serials(before), ["LISTED-1"]);
+        let record = store
+            .get_device_record(&scope, waiting.id)
+            .await
+            .expect("get");
+        assert!(!record.expect("the waiting device is stored").published);
+
+        let changes = store.apply_sync(&scope).await.expect("sync");
+        assert_eq!((changes.published, changes.removed), (1, 0));
+        let mut after = serials(store.list_devices(&scope, None, &page).await.expect("list"));
+        after.sort();
+        assert_eq!(after, ["LISTED-1", "WAITING-1"]);
+        store.close().await;
+    }
+}
