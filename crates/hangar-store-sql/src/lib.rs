@@ -361,7 +361,7 @@ macro_rules! impl_store {
                     filter: Option<&Filter<DeviceField>>,
                     page: &PageRequest,
                 ) -> StoreResult<Page<AutopilotDevice>> {
-                    let mut sql = Sql::new(concat!("SELECT ", $crate::device_columns!(), " FROM devices WHERE tenant_id = "));
+                    let mut sql = Sql::new(concat!("SELECT ", $crate::device_columns!(listed), " FROM devices WHERE tenant_id = "));
                     sql.bind(scope.tenant_id().to_string());
                     $crate::push_published(&mut sql, scope.tenant_id().to_string());
                     if let Some(last) = after(page) {

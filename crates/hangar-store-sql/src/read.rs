@@ -145,6 +145,14 @@ macro_rules! device_columns {
             " THEN 1 ELSE 0 END AS BIGINT), pending_removal"
         )
     };
+    // For a query whose conditions include [`push_published`]: every row is listed, and the flag
+    // needs no lookup per row.
+    (listed) => {
+        concat!(
+            $crate::stored_device_columns!(),
+            ", CAST(1 AS BIGINT), pending_removal"
+        )
+    };
 }
 
 /// The columns that devices share between reading and inserting.
