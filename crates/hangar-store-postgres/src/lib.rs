@@ -12,38 +12,7 @@ use std::time::Duration;
 pub use hangar_core::store::StoreError;
 
 fn migrator() -> sqlx::migrate::Migrator {
-    hangar_store_sql::migrator(&[
-        (
-            1,
-            "registry",
-            include_str!("../migrations/0001_registry.sql"),
-        ),
-        (
-            2,
-            "imported_by_seq",
-            include_str!("../migrations/0002_imported_by_seq.sql"),
-        ),
-        (
-            3,
-            "hashes_inline",
-            include_str!("../migrations/0003_hashes_inline.sql"),
-        ),
-        (
-            4,
-            "sync_pending",
-            include_str!("../migrations/0004_sync_pending.sql"),
-        ),
-        (
-            5,
-            "publish_generation",
-            include_str!("../migrations/0005_publish_generation.sql"),
-        ),
-        (
-            100,
-            "credentials",
-            include_str!("../migrations/0100_credentials.sql"),
-        ),
-    ])
+    hangar_store_sql::migrator(hangar_store_sql::migrations!())
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {

@@ -388,7 +388,7 @@ macro_rules! impl_store {
                     for chunk in serials.chunks(CHUNK) {
                         let mut qb = QueryBuilder::<$db>::new("SELECT serial_number, id FROM devices WHERE tenant_id = ");
                         qb.push_bind(scope.tenant_id().to_string());
-                        qb.push(" AND publish_generation <= (SELECT generation FROM sync_state WHERE tenant_id = ");
+                        qb.push($crate::PUBLISHED_IN_TENANT);
                         qb.push_bind(scope.tenant_id().to_string());
                         qb.push(") AND pending_removal = 0 AND serial_number IN (");
                         let mut sep = qb.separated(", ");
@@ -1089,6 +1089,30 @@ macro_rules! impl_store {
                 }
             }
         };
+    };
+}
+
+/// The registry's migrations, `(version, name, SQL)`, read from the `migrations/` folder of the
+/// backend crate that invokes this: both backends have the same versions and names, each with
+/// SQL of its own dialect.
+#[macro_export]
+macro_rules! migrations {
+    () => {
+        $crate::migrations!(
+            1 "registry" "0001_registry.sql",
+            2 "imported_by_seq" "0002_imported_by_seq.sql",
+            3 "hashes_inline" "0003_hashes_inline.sql",
+            4 "sync_pending" "0004_sync_pending.sql",
+            5 "publish_generation" "0005_publish_generation.sql",
+            100 "credentials" "0100_credentials.sql",
+        )
+    };
+    ($($version:literal $name:literal $file:literal,)*) => {
+        &[$((
+            $version,
+            $name,
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $file)),
+        )),*]
     };
 }
 

@@ -273,10 +273,13 @@ pub fn token_from_cols(r: &dyn Cols) -> StoreResult<AccessToken> {
 /// Appends ` AND ` the condition that a device is in `tenant`'s list: the condition of
 /// [`published!`] with the tenant's generation read once for the statement, not once per row.
 pub fn push_published(sql: &mut Sql, tenant: String) {
-    sql.push(" AND publish_generation <= (SELECT generation FROM sync_state WHERE tenant_id = ")
-        .bind(tenant)
-        .push(")");
+    sql.push(PUBLISHED_IN_TENANT).bind(tenant).push(")");
 }
+
+/// The start of [`push_published`]'s condition, for statements built otherwise: the tenant's id is
+/// bound next, then `)` closes it.
+pub const PUBLISHED_IN_TENANT: &str =
+    " AND publish_generation <= (SELECT generation FROM sync_state WHERE tenant_id = ";
 
 /// Appends a filter on the columns `column` names; string comparisons ignore case.
 pub fn push_filter<F: Copy>(sql: &mut Sql, f: &Filter<F>, column: fn(F) -> &'static str) {
