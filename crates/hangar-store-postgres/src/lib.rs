@@ -3,9 +3,9 @@
 //! lives in the database.
 
 use hangar_core::store::RowOutcome;
-use hangar_store_sql::{Decode, ReadKind, ReadRows, Sql, Value};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgConnection, PgPool};
+use hangar_store_sql::{Decode, Insert, KeyOwnerRow, ReadKind, ReadRows, Sql, Value};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -75,14 +75,18 @@ impl PostgresStore {
     /// The registered keys among `keys`, with their owners. One array parameter: the statement is
     /// the same for every batch (a list of binds was a new statement per length, and its plans
     /// fell back to a parallel sequential scan of `device_keys`).
-    async fn key_owner_rows(&self, keys: &[String]) -> Result<Vec<PgRow>, sqlx::Error> {
-        sqlx::query(
-            "SELECT k.key, k.tenant_id, k.device_id, d.import_id FROM device_keys k \
-             JOIN devices d ON d.id = k.device_id WHERE k.key = ANY($1::text[])",
-        )
+    async fn key_owner_rows(&self, keys: &[String]) -> Result<Vec<KeyOwnerRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{}k.key = ANY($1::text[])",
+            hangar_store_sql::KEY_OWNER_SELECT
+        ))
         .bind(keys)
         .fetch_all(self.reader())
         .await
+        .map_err(hangar_store_sql::map_err)?;
+        rows.iter()
+            .map(|r| hangar_store_sql::key_owner_from_cols(r))
+            .collect()
     }
 
     /// Sets the imported rows' states in one statement over arrays (`UNNEST`), which plans as
@@ -92,7 +96,7 @@ impl PostgresStore {
         conn: &mut PgConnection,
         tenant: &str,
         outcomes: &[RowOutcome],
-    ) -> Result<(), sqlx::Error> {
+    ) -> Result<(), StoreError> {
         if outcomes.is_empty() {
             return Ok(());
         }
@@ -118,7 +122,37 @@ impl PostgresStore {
         .bind(registrations)
         .bind(codes)
         .execute(conn)
-        .await?;
+        .await
+        .map_err(hangar_store_sql::map_err)?;
+        Ok(())
+    }
+
+    /// Each table's rows in multi-row statements of about 18,000 values (65,535 is the limit).
+    async fn insert_rows(conn: &mut PgConnection, inserts: &[Insert]) -> Result<(), StoreError> {
+        for insert in inserts.iter().filter(|i| !i.is_empty()) {
+            let rows: Vec<&[Value]> = insert.rows().collect();
+            for chunk in rows.chunks((18_000 / insert.width()).max(1)) {
+                let mut qb = QueryBuilder::<Postgres>::new(format!(
+                    "INSERT INTO {} ({}) ",
+                    insert.table, insert.columns
+                ));
+                qb.push_values(chunk, |mut b, row| {
+                    for value in *row {
+                        match value {
+                            Value::Text(v) => b.push_bind(v.as_str()),
+                            Value::Int(v) => b.push_bind(*v),
+                            Value::OptText(v) => b.push_bind(v.as_deref()),
+                            Value::OptInt(v) => b.push_bind(*v),
+                            Value::Bytes(v) => b.push_bind(v.as_slice()),
+                        };
+                    }
+                });
+                qb.build()
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(hangar_store_sql::map_err)?;
+            }
+        }
         Ok(())
     }
 }
@@ -135,6 +169,9 @@ impl ReadRows for PostgresStore {
             query = match value {
                 Value::Text(v) => query.bind(v.as_str()),
                 Value::Int(v) => query.bind(*v),
+                Value::OptText(v) => query.bind(v.as_deref()),
+                Value::OptInt(v) => query.bind(*v),
+                Value::Bytes(v) => query.bind(v.as_slice()),
             };
         }
         let rows = query

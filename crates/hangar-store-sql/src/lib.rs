@@ -6,8 +6,10 @@
 
 mod credentials;
 mod read;
+mod write;
 
 pub use read::*;
+pub use write::*;
 
 use hangar_core::model::{DeviceField, ImportedField};
 use hangar_core::store::StoreError;
@@ -112,10 +114,13 @@ pub use time as __time;
 ///   `generation`), run first in a transaction that registers devices awaiting a sync, and
 ///   holding off a concurrent sync of the tenant until it ends;
 /// - `const LOOKUP_KEYS_PER_STATEMENT: usize` and `async fn key_owner_rows(&self, keys: &[String])
-///   -> Result<Vec<Row>, sqlx::Error>` returning `key, tenant_id, device_id, import_id` of the keys
-///   that are registered (on a reader);
+///   -> StoreResult<Vec<KeyOwnerRow>>` returning the keys among `keys` that are registered (on a
+///   reader, [`KEY_OWNER_SELECT`] decoded by [`key_owner_from_cols`]);
+/// - `async fn insert_rows(conn: &mut <$db as sqlx::Database>::Connection, inserts: &[Insert])
+///   -> StoreResult<()>` inserting every row of every [`Insert`], in order, in the connection's
+///   open transaction;
 /// - `async fn record_outcomes(conn: &mut <$db as sqlx::Database>::Connection, tenant: &str,
-///   outcomes: &[RowOutcome]) -> Result<(), sqlx::Error>` setting each imported row's status,
+///   outcomes: &[RowOutcome]) -> StoreResult<()>` setting each imported row's status,
 ///   registration id and error code.
 #[macro_export]
 macro_rules! impl_store {
@@ -134,8 +139,6 @@ macro_rules! impl_store {
 
             type DbRow = <$db as sqlx::Database>::Row;
 
-            const IMPORTED_COLUMNS: &str = "id, tenant_id, import_id, seq, group_tag, serial_number, product_key, \
-                assigned_user, status, device_registration_id, error_code, created";
 
             const IMPORTED_SELECT: &str = $crate::imported_select!();
 
@@ -215,14 +218,13 @@ macro_rules! impl_store {
                     let tenant = scope.tenant_id().to_string();
                     let mut out = Vec::new();
                     for chunk in keys.chunks(<$store>::LOOKUP_KEYS_PER_STATEMENT) {
-                        let rows = self.key_owner_rows(chunk).await.map_err(map_err)?;
-                        for r in &rows {
-                            let same = s(r, "tenant_id")? == tenant;
+                        for o in self.key_owner_rows(chunk).await? {
+                            let same = o.tenant_id == tenant;
                             out.push(KeyOwner {
-                                key: s(r, "key")?,
+                                key: o.key,
                                 same_tenant: same,
-                                device_id: if same { DeviceId::parse(&s(r, "device_id")?) } else { None },
-                                import_id: if same { os(r, "import_id")? } else { None },
+                                device_id: if same { DeviceId::parse(&o.device_id) } else { None },
+                                import_id: if same { o.import_id } else { None },
                             });
                         }
                     }
@@ -260,67 +262,22 @@ macro_rules! impl_store {
                     } else {
                         0
                     };
-                    for (chunk, ids) in devices.chunks(CHUNK).zip(hash_ids.chunks(CHUNK)) {
-                        let mut qb = QueryBuilder::<$db>::new(format!("INSERT INTO devices ({DEVICE_INSERT_COLUMNS}) "));
-                        qb.push_values(chunk.iter().zip(ids), |mut b, (d, hash_id)| {
-                            b.push_bind(d.id.to_string())
-                                .push_bind(tenant.clone())
-                                .push_bind(d.group_tag.clone())
-                                .push_bind(d.purchase_order_identifier.clone())
-                                .push_bind(d.serial_number.clone())
-                                .push_bind(d.product_key.clone())
-                                .push_bind(d.manufacturer.clone())
-                                .push_bind(d.model.clone())
-                                .push_bind(d.enrollment_state.as_str())
-                                .push_bind(opt_micros(d.last_contacted))
-                                .push_bind(d.addressable_user_name.clone())
-                                .push_bind(d.user_principal_name.clone())
-                                .push_bind(d.resource_name.clone())
-                                .push_bind(d.sku_number.clone())
-                                .push_bind(d.system_family.clone())
-                                .push_bind(d.azure_active_directory_device_id.clone())
-                                .push_bind(d.managed_device_id.map(|m| m.to_string()))
-                                .push_bind(d.display_name.clone())
-                                .push_bind(d.azure_ad_device_id.clone())
-                                .push_bind(d.deployment_profile_assignment_status.as_str())
-                                .push_bind(d.deployment_profile_assignment_detailed_status.as_str())
-                                .push_bind(opt_micros(d.deployment_profile_assigned))
-                                .push_bind(d.device_account_upn.clone())
-                                .push_bind(d.device_account_password.clone())
-                                .push_bind(d.device_friendly_name.clone())
-                                .push_bind(d.remediation_state.as_str())
-                                .push_bind(opt_micros(d.remediation_state_last_modified))
-                                .push_bind(d.userless_enrollment_status.as_str())
-                                .push_bind(hash_id.clone())
-                                .push_bind(d.source.as_str())
-                                .push_bind(d.registered_by.clone())
-                                .push_bind(d.import_id.clone())
-                                .push_bind(to_micros(d.created))
-                                .push_bind(to_micros(d.updated))
-                                .push_bind(if d.published { 0 } else { awaiting_sync })
-                                .push_bind(i64::from(d.pending_removal));
-                        });
-                        qb.build().execute(&mut *tx).await.map_err(map_err)?;
+                    let mut device_rows = $crate::Insert::new("devices", DEVICE_INSERT_COLUMNS);
+                    for (d, hash_id) in devices.iter().zip(&hash_ids) {
+                        device_rows.push_row($crate::device_row(d, hash_id, if d.published { 0 } else { awaiting_sync }));
                     }
-                    for chunk in own.chunks(CHUNK) {
-                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO hashes (id, tenant_id, bytes) ");
-                        qb.push_values(chunk, |mut b, d| {
-                            b.push_bind(d.id.to_string()).push_bind(tenant.clone()).push_bind(d.hardware_hash.clone());
-                        });
-                        qb.build().execute(&mut *tx).await.map_err(map_err)?;
+                    let mut hash_rows = $crate::Insert::new("hashes", $crate::HASH_INSERT_COLUMNS);
+                    for d in &own {
+                        hash_rows.push_row([d.id.to_string().into(), tenant.as_str().into(), d.hardware_hash.clone().into()]);
                     }
-                    let keys: Vec<(String, String)> = devices
-                        .iter()
-                        .flat_map(|d| key_strings(&d.identity_keys).into_iter().map(move |k| (k, d.id.to_string())))
-                        .collect();
-                    for chunk in keys.chunks(CHUNK * 2) {
-                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO device_keys (key, device_id, tenant_id) ");
-                        qb.push_values(chunk, |mut b, (k, id)| {
-                            b.push_bind(k.clone()).push_bind(id.clone()).push_bind(tenant.clone());
-                        });
-                        qb.build().execute(&mut *tx).await.map_err(map_err)?;
+                    let mut key_rows = $crate::Insert::new("device_keys", $crate::KEY_INSERT_COLUMNS);
+                    for d in devices {
+                        for k in key_strings(&d.identity_keys) {
+                            key_rows.push_row([k.into(), d.id.to_string().into(), tenant.as_str().into()]);
+                        }
                     }
-                    <$store>::record_outcomes(&mut *tx, &tenant, outcomes).await.map_err(map_err)?;
+                    <$store>::insert_rows(&mut *tx, &[device_rows, hash_rows, key_rows]).await?;
+                    <$store>::record_outcomes(&mut *tx, &tenant, outcomes).await?;
                     tx.commit().await.map_err(map_err)
                 }
 
@@ -529,29 +486,13 @@ macro_rules! impl_store {
                 ) -> StoreResult<()> {
                     let tenant = scope.tenant_id().to_string();
                     let mut tx = self.writer().begin().await.map_err(map_err)?;
-                    for chunk in rows.chunks(CHUNK) {
-                        let mut qb = QueryBuilder::<$db>::new(format!("INSERT INTO imported_devices ({IMPORTED_COLUMNS}) "));
-                        qb.push_values(chunk, |mut b, r| {
-                            b.push_bind(r.id.to_string())
-                                .push_bind(tenant.clone())
-                                .push_bind(r.import_id.clone())
-                                .push_bind(r.seq)
-                                .push_bind(r.group_tag.clone())
-                                .push_bind(r.serial_number.clone())
-                                .push_bind(r.product_key.clone())
-                                .push_bind(r.assigned_user_principal_name.clone())
-                                .push_bind(r.state.status.as_str())
-                                .push_bind(r.state.device_registration_id.map(|d| d.to_string()))
-                                .push_bind(i64::from(r.state.error_code()))
-                                .push_bind(to_micros(r.created));
-                        });
-                        qb.build().execute(&mut *tx).await.map_err(map_err)?;
-                        let mut qb = QueryBuilder::<$db>::new("INSERT INTO hashes (id, tenant_id, bytes) ");
-                        qb.push_values(chunk, |mut b, r| {
-                            b.push_bind(r.id.to_string()).push_bind(tenant.clone()).push_bind(r.hardware_identifier.clone());
-                        });
-                        qb.build().execute(&mut *tx).await.map_err(map_err)?;
+                    let mut imported_rows = $crate::Insert::new("imported_devices", $crate::IMPORTED_INSERT_COLUMNS);
+                    let mut hash_rows = $crate::Insert::new("hashes", $crate::HASH_INSERT_COLUMNS);
+                    for r in rows {
+                        imported_rows.push_row($crate::imported_row(r, &tenant));
+                        hash_rows.push_row([r.id.to_string().into(), tenant.as_str().into(), r.hardware_identifier.clone().into()]);
                     }
+                    <$store>::insert_rows(&mut *tx, &[imported_rows, hash_rows]).await?;
                     sqlx::query(
                         "INSERT INTO jobs (tenant_id, kind, payload, attempts, lease_until, created) VALUES ($1, $2, $3, 0, 0, $4)",
                     )
@@ -635,18 +576,12 @@ macro_rules! impl_store {
                     after_seq: i64,
                     limit: usize,
                 ) -> StoreResult<Vec<ImportedDevice>> {
-                    let rows = sqlx::query(&format!(
-                        "{IMPORTED_SELECT} WHERE i.tenant_id = $1 AND i.import_id = $2 AND i.seq > $3 \
-                         AND i.status = 'unknown' ORDER BY i.seq LIMIT $4"
-                    ))
-                    .bind(scope.tenant_id().to_string())
-                    .bind(import_id)
-                    .bind(after_seq)
-                    .bind(limit as i64)
-                    .fetch_all(self.reader())
-                    .await
-                    .map_err(map_err)?;
-                    rows.iter().map(|r| $crate::imported_from_cols(r)).collect()
+                    let mut sql = Sql::new(concat!($crate::imported_select!(), " WHERE i.tenant_id = "));
+                    sql.bind(scope.tenant_id().to_string());
+                    sql.push(" AND i.import_id = ").bind(import_id);
+                    sql.push(" AND i.seq > ").bind(after_seq);
+                    sql.push(" AND i.status = 'unknown' ORDER BY i.seq LIMIT ").bind(limit as i64);
+                    self.read_rows(ReadKind::Range, sql, $crate::imported_from_cols).await
                 }
 
                 async fn fail_unknown_rows(&self, scope: &TenantScope, import_id: &str, error: ZtdError) -> StoreResult<u64> {

@@ -11,11 +11,14 @@ use hangar_core::model::*;
 use hangar_core::store::{StoreError, StoreResult};
 use std::future::Future;
 
-/// A bound value.
+/// A bound value. The optional variants keep their type when NULL (PostgreSQL checks it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
     Text(String),
     Int(i64),
+    OptText(Option<String>),
+    OptInt(Option<i64>),
+    Bytes(Vec<u8>),
 }
 
 impl From<String> for Value {
@@ -33,6 +36,24 @@ impl From<&str> for Value {
 impl From<i64> for Value {
     fn from(v: i64) -> Value {
         Value::Int(v)
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Value {
+        Value::OptText(v)
+    }
+}
+
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Value {
+        Value::OptInt(v)
+    }
+}
+
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Value {
+        Value::Bytes(v)
     }
 }
 
@@ -365,6 +386,30 @@ pub fn single<T>(mut rows: Vec<T>) -> StoreResult<Option<T>> {
             "a lookup by key returned {n} rows"
         ))),
     }
+}
+
+/// The owner of each registered key among a list; the caller appends the list's condition on
+/// `k.key`.
+pub const KEY_OWNER_SELECT: &str = "SELECT k.key, k.tenant_id, k.device_id, d.import_id \
+     FROM device_keys k JOIN devices d ON d.id = k.device_id WHERE ";
+
+/// A registered identity key and the registration that holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyOwnerRow {
+    pub key: String,
+    pub tenant_id: String,
+    pub device_id: String,
+    pub import_id: Option<String>,
+}
+
+/// A row selected with [`KEY_OWNER_SELECT`].
+pub fn key_owner_from_cols(r: &dyn Cols) -> StoreResult<KeyOwnerRow> {
+    Ok(KeyOwnerRow {
+        key: r.text(0)?,
+        tenant_id: r.text(1)?,
+        device_id: r.text(2)?,
+        import_id: r.opt_text(3)?,
+    })
 }
 
 #[cfg(test)]

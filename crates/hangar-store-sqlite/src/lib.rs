@@ -2,15 +2,15 @@
 //! `synchronous=NORMAL`, foreign keys on, ONE writer connection (SQLite allows one writer at a time;
 //! queuing in the pool is cheaper than lock retries) and several readers.
 
+mod checkpoint;
 mod read;
+mod write;
 
 use hangar_core::store::RowOutcome;
-use hangar_store_sql::{Decode, ReadKind, ReadRows, Sql};
+use hangar_store_sql::{Decode, KeyOwnerRow, ReadKind, ReadRows, Sql};
 use read::Readers;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{SqliteConnection, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -29,6 +29,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
     readers: SqlitePool,
     hot_readers: Arc<Readers>,
+    _checkpoints: Arc<checkpoint::Alive>,
 }
 
 fn err(e: impl std::fmt::Display) -> StoreError {
@@ -57,7 +58,10 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30))
             .pragma("cache_size", "-65536")
-            .pragma("wal_autocheckpoint", "16384")
+            .pragma(
+                "wal_autocheckpoint",
+                checkpoint::WRITER_BACKSTOP_PAGES.to_string(),
+            )
             .pragma("temp_store", "MEMORY");
         let hot_readers = Readers::new(options.get_filename().to_path_buf());
         let writer = SqlitePoolOptions::new()
@@ -68,6 +72,7 @@ impl SqliteStore {
             .await
             .map_err(err)?;
         migrator().run(&writer).await.map_err(err)?;
+        let checkpoints = checkpoint::start(options.get_filename().to_path_buf()).map_err(err)?;
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(60))
@@ -78,6 +83,7 @@ impl SqliteStore {
             writer,
             readers,
             hot_readers,
+            _checkpoints: checkpoints,
         })
     }
 
@@ -128,44 +134,34 @@ impl SqliteStore {
     /// Keys per lookup statement: one bind each, below SQLite's 32766.
     const LOOKUP_KEYS_PER_STATEMENT: usize = hangar_store_sql::CHUNK * 4;
 
-    /// The registered keys among `keys`, with their owners.
-    async fn key_owner_rows(&self, keys: &[String]) -> Result<Vec<SqliteRow>, sqlx::Error> {
-        let mut qb = QueryBuilder::<Sqlite>::new(
-            "SELECT k.key, k.tenant_id, k.device_id, d.import_id FROM device_keys k \
-             JOIN devices d ON d.id = k.device_id WHERE k.key IN (",
-        );
-        let mut sep = qb.separated(", ");
-        for k in keys {
-            sep.push_bind(k);
+    /// The registered keys among `keys`, with their owners (a list of binds: SQLite has no arrays).
+    async fn key_owner_rows(&self, keys: &[String]) -> Result<Vec<KeyOwnerRow>, StoreError> {
+        let mut sql = Sql::new(hangar_store_sql::KEY_OWNER_SELECT);
+        sql.push("k.key IN (");
+        for (i, k) in keys.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(k.as_str());
         }
-        qb.push(")");
-        qb.build().fetch_all(self.reader()).await
+        sql.push(")");
+        self.read_rows(ReadKind::Range, sql, hangar_store_sql::key_owner_from_cols)
+            .await
     }
 
-    /// Sets the imported rows' states, `UPDATE ... FROM (VALUES ...)` in 500-row statements.
+    async fn insert_rows(
+        conn: &mut SqliteConnection,
+        inserts: &[hangar_store_sql::Insert],
+    ) -> Result<(), StoreError> {
+        write::insert_rows(conn, inserts).await
+    }
+
     async fn record_outcomes(
         conn: &mut SqliteConnection,
         tenant: &str,
         outcomes: &[RowOutcome],
-    ) -> Result<(), sqlx::Error> {
-        for chunk in outcomes.chunks(hangar_store_sql::CHUNK) {
-            let mut qb = QueryBuilder::<Sqlite>::new(
-                "UPDATE imported_devices SET status = v.column2, device_registration_id = v.column3, \
-                 error_code = v.column4 FROM (",
-            );
-            qb.push_values(chunk, |mut b, o| {
-                b.push_bind(o.row.to_string())
-                    .push_bind(o.state.status.as_str())
-                    .push_bind(o.state.device_registration_id.map(|d| d.to_string()))
-                    .push_bind(i64::from(o.state.error_code()));
-            });
-            // `|| ''` keeps SQLite from driving the join by the tenant index (a scan of the
-            // tenant's rows per VALUES row); the primary key on id drives it instead.
-            qb.push(") AS v WHERE imported_devices.id = v.column1 AND imported_devices.tenant_id || '' = ");
-            qb.push_bind(tenant.to_string());
-            qb.build().execute(&mut *conn).await?;
-        }
-        Ok(())
+    ) -> Result<(), StoreError> {
+        write::record_outcomes(conn, tenant, outcomes).await
     }
 }
 

@@ -6,7 +6,7 @@
 //! latency of all of them.
 
 use hangar_core::store::{StoreError, StoreResult};
-use hangar_store_sql::{Cols, Decode, ReadKind, Sql, Value};
+use hangar_store_sql::{Cols, Decode, ReadKind, Sql};
 use rusqlite::{Connection, OpenFlags};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -101,11 +101,7 @@ fn run<T>(conn: &Connection, sql: &Sql, decode: Decode<T>) -> StoreResult<Vec<T>
             .parameter_index(&name)
             .map_err(err)?
             .ok_or_else(|| StoreError::Backend(format!("no parameter {name} in statement")))?;
-        match value {
-            Value::Text(v) => stmt.raw_bind_parameter(index, v.as_str()),
-            Value::Int(v) => stmt.raw_bind_parameter(index, v),
-        }
-        .map_err(err)?;
+        crate::write::bind_value(&mut stmt, index, value).map_err(err)?;
     }
     let mut rows = stmt.raw_query();
     let mut out = Vec::new();

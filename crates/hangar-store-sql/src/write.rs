@@ -1,0 +1,168 @@
+//! The bulk writes of an import — its rows and hashes when it is recorded, then the devices and
+//! identity keys its processing registers — are listed here once as [`Insert`]s, and each backend
+//! runs them its own way through `insert_rows` (see [`impl_store!`](crate::impl_store)):
+//! PostgreSQL as multi-row statements (one round trip per few thousand rows), SQLite as one
+//! prepared statement stepped once per row on the writer's own handle. A multi-row statement
+//! through sqlx's SQLite driver copied every value twice and cost twice what SQLite needs for the
+//! B-tree work itself.
+
+use crate::{opt_micros, Value};
+use hangar_core::model::{to_micros, AutopilotDevice, ImportedDevice};
+
+/// Rows for one table: `INSERT INTO {table} ({columns})`, [`Insert::width`] values per row.
+#[derive(Debug, Clone)]
+pub struct Insert {
+    pub table: &'static str,
+    pub columns: &'static str,
+    values: Vec<Value>,
+}
+
+impl Insert {
+    pub fn new(table: &'static str, columns: &'static str) -> Insert {
+        Insert {
+            table,
+            columns,
+            values: Vec::new(),
+        }
+    }
+
+    /// Values per row: one per column.
+    pub fn width(&self) -> usize {
+        self.columns.split(',').count()
+    }
+
+    pub fn push_row(&mut self, row: impl IntoIterator<Item = Value>) {
+        let before = self.values.len();
+        self.values.extend(row);
+        debug_assert_eq!(self.values.len() - before, self.width());
+    }
+
+    /// The rows, each [`Insert::width`] values.
+    pub fn rows(&self) -> std::slice::ChunksExact<'_, Value> {
+        self.values.chunks_exact(self.width())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// `INSERT INTO t (a, b) VALUES ($1, $2)`: the statement for one row.
+    pub fn single_row_sql(&self) -> String {
+        let placeholders: Vec<String> = (1..=self.width()).map(|i| format!("${i}")).collect();
+        format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            self.table,
+            self.columns,
+            placeholders.join(", ")
+        )
+    }
+}
+
+/// A device's row of `devices`, in the order of [`crate::DEVICE_INSERT_COLUMNS`].
+pub fn device_row(
+    d: &AutopilotDevice,
+    hash_id: &str,
+    publish_generation: i64,
+) -> impl IntoIterator<Item = Value> {
+    [
+        Value::Text(d.id.to_string()),
+        Value::Text(d.tenant_id.to_string()),
+        Value::Text(d.group_tag.clone()),
+        Value::Text(d.purchase_order_identifier.clone()),
+        Value::Text(d.serial_number.clone()),
+        Value::Text(d.product_key.clone()),
+        Value::Text(d.manufacturer.clone()),
+        Value::Text(d.model.clone()),
+        Value::from(d.enrollment_state.as_str()),
+        Value::OptInt(opt_micros(d.last_contacted)),
+        Value::Text(d.addressable_user_name.clone()),
+        Value::Text(d.user_principal_name.clone()),
+        Value::Text(d.resource_name.clone()),
+        Value::Text(d.sku_number.clone()),
+        Value::Text(d.system_family.clone()),
+        Value::Text(d.azure_active_directory_device_id.clone()),
+        Value::OptText(d.managed_device_id.map(|m| m.to_string())),
+        Value::Text(d.display_name.clone()),
+        Value::Text(d.azure_ad_device_id.clone()),
+        Value::from(d.deployment_profile_assignment_status.as_str()),
+        Value::from(d.deployment_profile_assignment_detailed_status.as_str()),
+        Value::OptInt(opt_micros(d.deployment_profile_assigned)),
+        Value::Text(d.device_account_upn.clone()),
+        Value::Text(d.device_account_password.clone()),
+        Value::Text(d.device_friendly_name.clone()),
+        Value::from(d.remediation_state.as_str()),
+        Value::OptInt(opt_micros(d.remediation_state_last_modified)),
+        Value::from(d.userless_enrollment_status.as_str()),
+        Value::Text(hash_id.to_string()),
+        Value::from(d.source.as_str()),
+        Value::Text(d.registered_by.clone()),
+        Value::OptText(d.import_id.clone()),
+        Value::Int(to_micros(d.created)),
+        Value::Int(to_micros(d.updated)),
+        Value::Int(publish_generation),
+        Value::Int(i64::from(d.pending_removal)),
+    ]
+}
+
+/// The columns of an imported row, in the order of [`imported_row`].
+pub const IMPORTED_INSERT_COLUMNS: &str =
+    "id, tenant_id, import_id, seq, group_tag, serial_number, \
+     product_key, assigned_user, status, device_registration_id, error_code, created";
+
+/// An imported row's row of `imported_devices` in `tenant` (its hash goes to `hashes`).
+pub fn imported_row(r: &ImportedDevice, tenant: &str) -> impl IntoIterator<Item = Value> {
+    [
+        Value::Text(r.id.to_string()),
+        Value::Text(tenant.to_string()),
+        Value::Text(r.import_id.clone()),
+        Value::Int(r.seq),
+        Value::Text(r.group_tag.clone()),
+        Value::Text(r.serial_number.clone()),
+        Value::Text(r.product_key.clone()),
+        Value::Text(r.assigned_user_principal_name.clone()),
+        Value::from(r.state.status.as_str()),
+        Value::OptText(r.state.device_registration_id.map(|d| d.to_string())),
+        Value::Int(i64::from(r.state.error_code())),
+        Value::Int(to_micros(r.created)),
+    ]
+}
+
+/// The columns of `hashes`.
+pub const HASH_INSERT_COLUMNS: &str = "id, tenant_id, bytes";
+
+/// The columns of `device_keys`.
+pub const KEY_INSERT_COLUMNS: &str = "key, device_id, tenant_id";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hangar_core::model::{RegistrationSource, TenantId};
+
+    #[test]
+    fn a_device_row_has_a_value_per_insert_column() {
+        let d = AutopilotDevice::new(
+            TenantId::new(),
+            RegistrationSource::Import,
+            "admin".into(),
+            time::OffsetDateTime::now_utc(),
+        );
+        let mut insert = Insert::new("devices", crate::DEVICE_INSERT_COLUMNS);
+        insert.push_row(device_row(&d, "h", 3));
+        let row = insert.rows().next().expect("one row");
+        assert_eq!(row.len(), 36);
+        assert_eq!(row[0], Value::Text(d.id.to_string()));
+        assert_eq!(row[28], Value::Text("h".into()));
+        assert_eq!(row[34], Value::Int(3));
+        assert_eq!(
+            insert.single_row_sql(),
+            format!(
+                "INSERT INTO devices ({}) VALUES ({})",
+                crate::DEVICE_INSERT_COLUMNS,
+                (1..=36)
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        );
+    }
+}
