@@ -2,10 +2,12 @@
 //! run under an advisory lock; jobs are claimed with `FOR UPDATE SKIP LOCKED`; the sync window
 //! lives in the database.
 
+mod copy;
+
 use hangar_core::store::RowOutcome;
 use hangar_store_sql::{Decode, Insert, KeyOwnerRow, ReadKind, ReadRows, Sql, Value};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
+use sqlx::{PgConnection, PgPool};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -127,31 +129,10 @@ impl PostgresStore {
         Ok(())
     }
 
-    /// Each table's rows in multi-row statements of about 18,000 values (65,535 is the limit).
+    /// Each table's rows in one binary COPY.
     async fn insert_rows(conn: &mut PgConnection, inserts: &[Insert]) -> Result<(), StoreError> {
         for insert in inserts.iter().filter(|i| !i.is_empty()) {
-            let rows: Vec<&[Value]> = insert.rows().collect();
-            for chunk in rows.chunks((18_000 / insert.width()).max(1)) {
-                let mut qb = QueryBuilder::<Postgres>::new(format!(
-                    "INSERT INTO {} ({}) ",
-                    insert.table, insert.columns
-                ));
-                qb.push_values(chunk, |mut b, row| {
-                    for value in *row {
-                        match value {
-                            Value::Text(v) => b.push_bind(v.as_str()),
-                            Value::Int(v) => b.push_bind(*v),
-                            Value::OptText(v) => b.push_bind(v.as_deref()),
-                            Value::OptInt(v) => b.push_bind(*v),
-                            Value::Bytes(v) => b.push_bind(v.as_slice()),
-                        };
-                    }
-                });
-                qb.build()
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(hangar_store_sql::map_err)?;
-            }
+            copy::copy_in(conn, insert).await?;
         }
         Ok(())
     }

@@ -1039,6 +1039,7 @@ macro_rules! migrations {
             3 "hashes_inline" "0003_hashes_inline.sql",
             4 "sync_pending" "0004_sync_pending.sql",
             5 "publish_generation" "0005_publish_generation.sql",
+            6 "outcomes_in_place" "0006_outcomes_in_place.sql",
             100 "credentials" "0100_credentials.sql",
         )
     };
