@@ -581,7 +581,7 @@ macro_rules! impl_store {
                     sql.push(" AND i.import_id = ").bind(import_id);
                     sql.push(" AND i.seq > ").bind(after_seq);
                     sql.push(" AND i.status = 'unknown' ORDER BY i.seq LIMIT ").bind(limit as i64);
-                    self.read_rows(ReadKind::Range, sql, $crate::imported_from_cols).await
+                    self.read_rows(ReadKind::Bulk, sql, $crate::imported_from_cols).await
                 }
 
                 async fn fail_unknown_rows(&self, scope: &TenantScope, import_id: &str, error: ZtdError) -> StoreResult<u64> {

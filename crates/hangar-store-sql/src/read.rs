@@ -101,6 +101,9 @@ pub enum ReadKind {
     ByKey,
     /// A range or a filter: may read many rows.
     Range,
+    /// Background work reading through much of the database once (an import's rows and their
+    /// hashes, its keys): it should not keep what it read in the process's memory.
+    Bulk,
 }
 
 /// The columns of one result row, by position.

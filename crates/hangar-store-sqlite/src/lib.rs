@@ -145,7 +145,7 @@ impl SqliteStore {
             sql.bind(k.as_str());
         }
         sql.push(")");
-        self.read_rows(ReadKind::Range, sql, hangar_store_sql::key_owner_from_cols)
+        self.read_rows(ReadKind::Bulk, sql, hangar_store_sql::key_owner_from_cols)
             .await
     }
 
