@@ -549,24 +549,29 @@ macro_rules! impl_store {
 
                 async fn delete_imported(&self, scope: &TenantScope, id: ImportedDeviceId) -> StoreResult<bool> {
                     let mut tx = self.writer().begin().await.map_err(map_err)?;
-                    let n = sqlx::query("DELETE FROM imported_devices WHERE tenant_id = $1 AND id = $2")
-                        .bind(scope.tenant_id().to_string())
-                        .bind(id.to_string())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_err)?
-                        .rows_affected();
+                    let deleted = sqlx::query(
+                        "DELETE FROM imported_devices WHERE tenant_id = $1 AND id = $2 RETURNING device_registration_id",
+                    )
+                    .bind(scope.tenant_id().to_string())
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                    let Some(deleted) = deleted else { return Ok(false) };
+                    // The row's hash stays while the device registered from it does (that device
+                    // is the only one whose hash_id is the row's id).
                     sqlx::query(
                         "DELETE FROM hashes WHERE tenant_id = $1 AND id = $2 AND NOT EXISTS \
-                         (SELECT 1 FROM devices d WHERE d.hash_id = $2)",
+                         (SELECT 1 FROM devices d WHERE d.tenant_id = $1 AND d.id = $3 AND d.hash_id = $2)",
                     )
-                        .bind(scope.tenant_id().to_string())
-                        .bind(id.to_string())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_err)?;
+                    .bind(scope.tenant_id().to_string())
+                    .bind(id.to_string())
+                    .bind(os(&deleted, "device_registration_id")?)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
                     tx.commit().await.map_err(map_err)?;
-                    Ok(n > 0)
+                    Ok(true)
                 }
 
                 async fn unknown_rows(
@@ -1040,6 +1045,7 @@ macro_rules! migrations {
             4 "sync_pending" "0004_sync_pending.sql",
             5 "publish_generation" "0005_publish_generation.sql",
             6 "outcomes_in_place" "0006_outcomes_in_place.sql",
+            7 "devices_without_hash_index" "0007_devices_without_hash_index.sql",
             100 "credentials" "0100_credentials.sql",
         )
     };
