@@ -172,6 +172,33 @@ macro_rules! impl_store {
                 })
             }
 
+            /// Deletes a device's identity keys, which follow from its hash (`identity_keys_of`):
+            /// keys are found by their own primary key, so `device_keys` needs no index by device.
+            async fn free_keys(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                tenant: &str,
+                device_id: &str,
+                hash_id: &str,
+            ) -> StoreResult<()> {
+                let bytes: Option<Vec<u8>> = sqlx::query_scalar("SELECT bytes FROM hashes WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant)
+                    .bind(hash_id)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(map_err)?;
+                let keys = key_strings(&$crate::identity_keys_of(&bytes.unwrap_or_default()));
+                for key in keys {
+                    sqlx::query("DELETE FROM device_keys WHERE key = $1 AND tenant_id = $2 AND device_id = $3")
+                        .bind(key)
+                        .bind(tenant)
+                        .bind(device_id)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(map_err)?;
+                }
+                Ok(())
+            }
+
             fn after(page: &PageRequest) -> Option<String> {
                 page.skiptoken.as_deref().and_then(decode_skiptoken)
             }
@@ -295,14 +322,7 @@ macro_rules! impl_store {
                     if let Some(h) = hash {
                         d.hardware_hash = h.try_get::<Vec<u8>, _>("bytes").map_err(map_err)?;
                     }
-                    let keys = sqlx::query("SELECT key FROM device_keys WHERE tenant_id = $1 AND device_id = $2")
-                        .bind(scope.tenant_id().to_string())
-                        .bind(id.to_string())
-                        .fetch_all(self.reader())
-                        .await
-                        .map_err(map_err)?;
-                    let keys: Vec<String> = keys.iter().map(|r| s(r, "key")).collect::<StoreResult<_>>()?;
-                    d.identity_keys = keys_from_strings(keys.iter().map(String::as_str));
+                    d.identity_keys = $crate::identity_keys_of(&d.hardware_hash);
                     Ok(Some(d))
                 }
 
@@ -415,21 +435,23 @@ macro_rules! impl_store {
                             .is_some();
                         return Ok(if exists { DeleteDevice::Enrolled } else { DeleteDevice::NotFound });
                     };
+                    let hash_id = s(&deleted, "hash_id")?;
+                    free_keys(&mut *tx, &tenant, &id_text, &hash_id).await?;
                     sqlx::query(
                         "DELETE FROM hashes WHERE tenant_id = $1 AND id = $2 AND NOT EXISTS \
                          (SELECT 1 FROM imported_devices i WHERE i.id = $2)",
                     )
                     .bind(&tenant)
-                    .bind(s(&deleted, "hash_id")?)
+                    .bind(&hash_id)
                     .execute(&mut *tx)
                     .await
                     .map_err(map_err)?;
-                    for sql in [
-                        "DELETE FROM device_keys WHERE tenant_id = $1 AND device_id = $2",
-                        "DELETE FROM directory_devices WHERE tenant_id = $1 AND autopilot_device_id = $2",
-                    ] {
-                        sqlx::query(sql).bind(&tenant).bind(&id_text).execute(&mut *tx).await.map_err(map_err)?;
-                    }
+                    sqlx::query("DELETE FROM directory_devices WHERE tenant_id = $1 AND autopilot_device_id = $2")
+                        .bind(&tenant)
+                        .bind(&id_text)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_err)?;
                     tx.commit().await.map_err(map_err)?;
                     Ok(DeleteDevice::Deleted)
                 }
@@ -437,22 +459,19 @@ macro_rules! impl_store {
                 async fn mark_for_removal(&self, scope: &TenantScope, id: DeviceId, now: OffsetDateTime) -> StoreResult<bool> {
                     let tenant = scope.tenant_id().to_string();
                     let mut tx = self.writer().begin().await.map_err(map_err)?;
-                    let n = sqlx::query("UPDATE devices SET pending_removal = 1, updated = $3 WHERE tenant_id = $1 AND id = $2")
-                        .bind(&tenant)
-                        .bind(id.to_string())
-                        .bind(to_micros(now))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_err)?
-                        .rows_affected();
-                    sqlx::query("DELETE FROM device_keys WHERE tenant_id = $1 AND device_id = $2")
-                        .bind(&tenant)
-                        .bind(id.to_string())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_err)?;
+                    let marked = sqlx::query(
+                        "UPDATE devices SET pending_removal = 1, updated = $3 WHERE tenant_id = $1 AND id = $2 RETURNING hash_id",
+                    )
+                    .bind(&tenant)
+                    .bind(id.to_string())
+                    .bind(to_micros(now))
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(map_err)?;
+                    let Some(marked) = marked else { return Ok(false) };
+                    free_keys(&mut *tx, &tenant, &id.to_string(), &s(&marked, "hash_id")?).await?;
                     tx.commit().await.map_err(map_err)?;
-                    Ok(n > 0)
+                    Ok(true)
                 }
 
                 async fn count_devices(
@@ -1046,6 +1065,7 @@ macro_rules! migrations {
             5 "publish_generation" "0005_publish_generation.sql",
             6 "outcomes_in_place" "0006_outcomes_in_place.sql",
             7 "devices_without_hash_index" "0007_devices_without_hash_index.sql",
+            8 "keys_without_device_index" "0008_keys_without_device_index.sql",
             100 "credentials" "0100_credentials.sql",
         )
     };

@@ -130,6 +130,15 @@ pub fn imported_row(r: &ImportedDevice, tenant: &str) -> impl IntoIterator<Item 
 /// The columns of `hashes`.
 pub const HASH_INSERT_COLUMNS: &str = "id, tenant_id, bytes";
 
+/// The identity keys of a registration, from its stored hash: the same derivation as when it was
+/// registered (`hwhash::IdentityKeys::of`), so they are the keys its `device_keys` rows hold. A
+/// hash that no longer decodes (none is stored that did not) has none.
+pub fn identity_keys_of(hash: &[u8]) -> hwhash::IdentityKeys {
+    hwhash::decode_bytes(hash)
+        .map(|h| hwhash::IdentityKeys::of(&h))
+        .unwrap_or_default()
+}
+
 /// The columns of `device_keys`.
 pub const KEY_INSERT_COLUMNS: &str = "key, device_id, tenant_id";
 
