@@ -139,7 +139,6 @@ macro_rules! impl_store {
 
             type DbRow = <$db as sqlx::Database>::Row;
 
-
             const IMPORTED_SELECT: &str = $crate::imported_select!();
 
             fn s(r: &DbRow, c: &str) -> StoreResult<String> {
