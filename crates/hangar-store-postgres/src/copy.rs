@@ -20,20 +20,24 @@ fn encode_row(out: &mut Vec<u8>, row: &[Value]) -> StoreResult<()> {
         .map_err(|_| StoreError::Backend("a row of more than 32767 columns".into()))?;
     out.extend_from_slice(&fields.to_be_bytes());
     for value in row {
-        let bytes: Option<std::borrow::Cow<'_, [u8]>> = match value {
-            Value::Text(v) => Some(v.as_bytes().into()),
-            Value::OptText(v) => v.as_deref().map(|v| v.as_bytes().into()),
-            Value::Int(v) => Some(v.to_be_bytes().to_vec().into()),
-            Value::OptInt(v) => v.map(|v| v.to_be_bytes().to_vec().into()),
-            Value::Bytes(v) => Some(v.as_slice().into()),
+        let int: [u8; 8];
+        let field: Option<&[u8]> = match value {
+            Value::Text(v) => Some(v.as_bytes()),
+            Value::OptText(v) => v.as_deref().map(str::as_bytes),
+            Value::Int(v) | Value::OptInt(Some(v)) => {
+                int = v.to_be_bytes();
+                Some(&int)
+            }
+            Value::OptInt(None) => None,
+            Value::Bytes(v) => Some(v),
         };
-        match bytes {
+        match field {
             None => out.extend_from_slice(&(-1i32).to_be_bytes()),
-            Some(b) => {
-                let len = i32::try_from(b.len())
+            Some(bytes) => {
+                let len = i32::try_from(bytes.len())
                     .map_err(|_| StoreError::Backend("a value of more than 2 GiB".into()))?;
                 out.extend_from_slice(&len.to_be_bytes());
-                out.extend_from_slice(&b);
+                out.extend_from_slice(bytes);
             }
         }
     }

@@ -39,18 +39,6 @@ impl From<i64> for Value {
     }
 }
 
-impl From<Option<String>> for Value {
-    fn from(v: Option<String>) -> Value {
-        Value::OptText(v)
-    }
-}
-
-impl From<Option<i64>> for Value {
-    fn from(v: Option<i64>) -> Value {
-        Value::OptInt(v)
-    }
-}
-
 impl From<Vec<u8>> for Value {
     fn from(v: Vec<u8>) -> Value {
         Value::Bytes(v)
