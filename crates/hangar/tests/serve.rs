@@ -22,13 +22,25 @@ fn start(data_dir: &std::path::Path) -> Server {
 }
 
 fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> Server {
+    let (server, lines) = start_logging(data_dir, "warn", extra);
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    server
+}
+
+/// Starts `hangar serve --log LOG` and returns its standard error after the listening line.
+fn start_logging(
+    data_dir: &std::path::Path,
+    log: &str,
+    extra: &[&str],
+) -> (Server, std::io::Lines<BufReader<std::process::ChildStderr>>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hangar"))
         .args([
             "serve",
             "--listen",
             "127.0.0.1:0",
             "--log",
-            "warn",
+            log,
             "--data-dir",
         ])
         .arg(data_dir)
@@ -54,9 +66,7 @@ fn start_with(data_dir: &std::path::Path, extra: &[&str]) -> Server {
         }
         seen.push(line);
     };
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, addr }
+    (Server { child, addr }, lines)
 }
 
 /// One HTTP/1.1 request; returns (status, headers+body text).
@@ -262,6 +272,55 @@ fn serve_starts_writes_a_private_admin_token_and_answers_over_a_socket() {
 }
 
 #[cfg(unix)]
+/// The access log: a line per request with its request id and status, written while the server
+/// runs (lines are buffered, and flushed as soon as the log has caught up).
+#[test]
+fn serve_logs_each_request_with_its_request_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server, lines) = start_logging(dir.path(), "info", &[]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let (status, text) = http(
+        &server.addr,
+        "GET",
+        "/v1.0/deviceManagement/windowsAutopilotDeviceIdentities",
+        &[],
+        "",
+    );
+    assert_eq!(status, 401, "{text}");
+    let request_id = text
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("request-id")
+                .then(|| value.trim().to_string())
+        })
+        .expect("a request-id header");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    let line = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains(&request_id) => break line,
+            Ok(line) => seen.push(line),
+            Err(e) => panic!("no log line for request {request_id} ({e}); saw {seen:?}"),
+        }
+    };
+    assert!(line.contains("handled"), "{line}");
+    assert!(line.contains("status=401"), "{line}");
+    // The path as routed: Graph paths are matched case-insensitively, so they are logged lower-cased.
+    assert!(
+        line.contains("path=/v1.0/devicemanagement/windowsautopilotdeviceidentities"),
+        "{line}"
+    );
+}
+
 #[test]
 fn serve_stops_on_sigterm_and_keeps_its_admin_token_on_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
