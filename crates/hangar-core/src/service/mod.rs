@@ -27,7 +27,9 @@ pub struct RegistryConfig {
     pub auto_sync_interval: Duration,
     /// A sync marked in progress for longer than this is taken to have died with its process.
     pub sync_stale_after: Duration,
-    /// Rows processed per transaction.
+    /// Rows processed per transaction. The default is the API's limit per import call, so each
+    /// call is processed in one transaction. With 500, SQLite's import of 100k rows took 13% longer:
+    /// every commit writes each page it touched again, and identity keys land on random pages.
     pub import_chunk: usize,
     /// How long a claimed job is reserved without a heartbeat.
     pub job_lease: Duration,
@@ -45,7 +47,7 @@ impl Default for RegistryConfig {
             sync_window: Duration::from_secs(600),
             auto_sync_interval: Duration::from_secs(3600),
             sync_stale_after: Duration::from_secs(900),
-            import_chunk: 500,
+            import_chunk: 1000,
             job_lease: Duration::from_secs(60),
             job_max_attempts: 5,
             token_cache_ttl: Duration::from_secs(2),
