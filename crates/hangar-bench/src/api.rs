@@ -138,6 +138,9 @@ struct Measured {
     elapsed: Duration,
     hist: Histogram<u64>,
     bytes: u64,
+    /// CPU time of every thread but the load generator's while the requests were measured: the
+    /// server's cost, which unlike requests/s hardly moves with what else the machine is doing.
+    server_cpu: Duration,
 }
 
 impl Measured {
@@ -150,9 +153,13 @@ impl Measured {
     fn p99_ms(&self) -> f64 {
         self.hist.value_at_quantile(0.99) as f64 / 1000.0
     }
+    fn server_cpu_us(&self) -> f64 {
+        self.server_cpu.as_secs_f64() * 1e6 / self.requests.max(1) as f64
+    }
     fn add(&mut self, other: Measured) -> anyhow::Result<()> {
         self.requests += other.requests;
         self.elapsed += other.elapsed;
+        self.server_cpu += other.server_cpu;
         self.hist.add(other.hist)?;
         self.bytes += other.bytes;
         Ok(())
@@ -259,6 +266,10 @@ where
         let begin = Instant::now();
         let measure_from = begin + warmup;
         let end = measure_from + duration;
+        let cpu_from = tokio::spawn(async move {
+            tokio::time::sleep_until(measure_from.into()).await;
+            server_cpu()
+        });
         let mut tasks = Vec::new();
         for (i, mut conn) in conns.into_iter().enumerate() {
             let path = path.clone();
@@ -297,11 +308,13 @@ where
             bytes += b;
             last = last.max(l);
         }
+        let server_cpu = server_cpu().saturating_sub(cpu_from.await?);
         Ok(Measured {
             requests: hist.len(),
             elapsed: last.saturating_duration_since(measure_from),
             hist,
             bytes,
+            server_cpu,
         })
     })
 }
@@ -422,25 +435,49 @@ async fn device_ids(path: &Path) -> anyhow::Result<Vec<String>> {
 
 fn line(name: &str, m: &Measured, ceiling: &Measured, target: &str) {
     println!(
-        "  {name:<10} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} requests, {:.0} B/response)",
+        "  {name:<10} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  server CPU {:>5.1} us/request  ({} requests, {:.0} B/response)",
         m.rate(),
         m.p50_ms(),
         m.p99_ms(),
+        m.server_cpu_us(),
         m.requests,
         m.bytes as f64 / m.requests.max(1) as f64
     );
     println!(
-        "  {:<10} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  (ceiling: static body of the same size)",
+        "  {:<10} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  server CPU {:>5.1} us/request  (ceiling: static body of the same size)",
         "ceiling",
         ceiling.rate(),
         ceiling.p50_ms(),
-        ceiling.p99_ms()
+        ceiling.p99_ms(),
+        ceiling.server_cpu_us()
     );
     println!(
-        "  {:<10} {:>8.2}   {target}",
+        "  {:<10} {:>8.2}   {target}; server CPU per request {:.2}x the ceiling's",
         "ratio",
-        m.rate() / ceiling.rate().max(1e-9)
+        m.rate() / ceiling.rate().max(1e-9),
+        m.server_cpu_us() / ceiling.server_cpu_us().max(1e-9)
     );
+}
+
+/// CPU time so far of this process's threads other than the load generator's (`bench-client`),
+/// from /proc/self/task/*/schedstat (nanoseconds on a CPU).
+fn server_cpu() -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    let mut ns = 0u64;
+    for task in tasks.flatten() {
+        let dir = task.path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if comm.starts_with("bench-client") {
+            continue;
+        }
+        ns += std::fs::read_to_string(dir.join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Duration::from_nanos(ns)
 }
 
 fn load_average() -> String {
@@ -633,10 +670,11 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         ] {
             if let Ok(m) = total(m) {
                 println!(
-                    "  {name:<10} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms",
+                    "  {name:<10} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  server CPU {:>5.1} us/request",
                     m.rate(),
                     m.p50_ms(),
-                    m.p99_ms()
+                    m.p99_ms(),
+                    m.server_cpu_us()
                 );
             }
         }
