@@ -4,6 +4,7 @@
 //! middleware turns every other 4xx/5xx under `/v1.0` and `/beta` (routing 404/405, body-limit 413,
 //! caught panics) into the same shape.
 
+use crate::request_id::current;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hangar_core::store::StoreError;
@@ -153,7 +154,7 @@ impl From<CoreError> for ApiError {
             CoreError::Validation(m) => ApiError::bad_request(m),
             CoreError::Forbidden(m) => ApiError::forbidden(m),
             CoreError::Store(StoreError::UniqueViolation(m)) => {
-                tracing::warn!(error = %m, "unique constraint refused a write");
+                tracing::warn!(request_id = %current(), error = %m, "unique constraint refused a write");
                 ApiError::new(
                     StatusCode::CONFLICT,
                     "Conflict",
@@ -161,7 +162,7 @@ impl From<CoreError> for ApiError {
                 )
             }
             CoreError::Store(StoreError::Backend(m)) => {
-                tracing::error!(error = %m, "storage failure");
+                tracing::error!(request_id = %current(), error = %m, "storage failure");
                 ApiError {
                     retry_after: Some(Duration::from_secs(5)),
                     ..ApiError::new(
@@ -172,7 +173,7 @@ impl From<CoreError> for ApiError {
                 }
             }
             CoreError::Store(StoreError::Corrupt(m)) => {
-                tracing::error!(error = %m, "corrupt stored value");
+                tracing::error!(request_id = %current(), error = %m, "corrupt stored value");
                 ApiError::internal()
             }
         }

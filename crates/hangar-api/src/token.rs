@@ -131,7 +131,7 @@ pub async fn token<S: ApiStore>(
             )
         }
         Err(e) => {
-            tracing::error!(error = %e, "token endpoint failed");
+            tracing::error!(request_id = %crate::request_id::current(), error = %e, "token endpoint failed");
             oauth_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",
