@@ -308,7 +308,7 @@ where
             bytes += b;
             last = last.max(l);
         }
-        let server_cpu = server_cpu().saturating_sub(cpu_from.await?);
+        let server_cpu = server_cpu_since(&cpu_from.await?);
         Ok(Measured {
             requests: hist.len(),
             elapsed: last.saturating_duration_since(measure_from),
@@ -459,24 +459,37 @@ fn line(name: &str, m: &Measured, ceiling: &Measured, target: &str) {
     );
 }
 
-/// CPU time so far of this process's threads other than the load generator's (`bench-client`),
-/// from /proc/self/task/*/schedstat (nanoseconds on a CPU).
-fn server_cpu() -> Duration {
+/// CPU time so far of each of this process's threads other than the load generator's
+/// (`bench-client`), by thread id, from /proc/self/task/*/schedstat (nanoseconds on a CPU).
+fn server_cpu() -> std::collections::HashMap<String, u64> {
+    let mut cpu = std::collections::HashMap::new();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return Duration::ZERO;
+        return cpu;
     };
-    let mut ns = 0u64;
     for task in tasks.flatten() {
         let dir = task.path();
         let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
         if comm.starts_with("bench-client") {
             continue;
         }
-        ns += std::fs::read_to_string(dir.join("schedstat"))
+        let ns = std::fs::read_to_string(dir.join("schedstat"))
             .ok()
-            .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-            .unwrap_or(0);
+            .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok());
+        if let Some(ns) = ns {
+            cpu.insert(task.file_name().to_string_lossy().into_owned(), ns);
+        }
     }
+    cpu
+}
+
+/// The CPU the server's threads used between two [`server_cpu`] readings. Per thread, because
+/// threads come and go (tokio's blocking pool ends idle ones): a sum over the threads alive at
+/// each reading would lose the time of those that ended.
+fn server_cpu_since(before: &std::collections::HashMap<String, u64>) -> Duration {
+    let ns = server_cpu()
+        .iter()
+        .map(|(tid, now)| now.saturating_sub(before.get(tid).copied().unwrap_or(0)))
+        .sum();
     Duration::from_nanos(ns)
 }
 
