@@ -97,6 +97,8 @@ pub enum ReadKind {
 /// The columns of one result row, by position.
 pub trait Cols {
     fn text(&self, i: usize) -> StoreResult<String>;
+    /// Hands the column's text to `f` without copying it: for values parsed into something else.
+    fn with_text(&self, i: usize, f: &mut dyn FnMut(&str)) -> StoreResult<()>;
     fn opt_text(&self, i: usize) -> StoreResult<Option<String>>;
     fn int(&self, i: usize) -> StoreResult<i64>;
     fn opt_int(&self, i: usize) -> StoreResult<Option<i64>>;
@@ -121,6 +123,10 @@ macro_rules! impl_cols_for_sqlx {
             fn text(&self, i: usize) -> StoreResult<String> {
                 sqlx::Row::try_get(self, i).map_err(crate::map_err)
             }
+            fn with_text(&self, i: usize, f: &mut dyn FnMut(&str)) -> StoreResult<()> {
+                f(sqlx::Row::try_get::<&str, _>(self, i).map_err(crate::map_err)?);
+                Ok(())
+            }
             fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
                 sqlx::Row::try_get(self, i).map_err(crate::map_err)
             }
@@ -141,8 +147,9 @@ impl_cols_for_sqlx!(sqlx::sqlite::SqliteRow);
 impl_cols_for_sqlx!(sqlx::postgres::PgRow);
 
 fn parsed<T>(r: &dyn Cols, i: usize, what: &str, parse: fn(&str) -> Option<T>) -> StoreResult<T> {
-    let v = r.text(i)?;
-    parse(&v).ok_or_else(|| corrupt(what, &v))
+    let mut out = Err(String::new());
+    r.with_text(i, &mut |v| out = parse(v).ok_or_else(|| v.to_string()))?;
+    out.map_err(|v| corrupt(what, &v))
 }
 
 /// The device columns, in the order [`device_from_cols`] reads them.

@@ -140,6 +140,13 @@ impl Cols for Row<'_, '_> {
     fn text(&self, i: usize) -> StoreResult<String> {
         self.0.get(i).map_err(err)
     }
+    fn with_text(&self, i: usize, f: &mut dyn FnMut(&str)) -> StoreResult<()> {
+        let value = self.0.get_ref(i).map_err(err)?;
+        f(value
+            .as_str()
+            .map_err(|e| StoreError::Backend(format!("column {i}: {e}")))?);
+        Ok(())
+    }
     fn opt_text(&self, i: usize) -> StoreResult<Option<String>> {
         self.0.get(i).map_err(err)
     }
