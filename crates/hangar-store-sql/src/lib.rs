@@ -179,13 +179,17 @@ macro_rules! impl_store {
                 device_id: &str,
                 hash_id: &str,
             ) -> StoreResult<()> {
-                let bytes: Option<Vec<u8>> = sqlx::query_scalar("SELECT bytes FROM hashes WHERE tenant_id = $1 AND id = $2")
+                let stored: Option<(Vec<u8>, i64)> = sqlx::query_as("SELECT bytes, codec FROM hashes WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant)
                     .bind(hash_id)
                     .fetch_optional(&mut *conn)
                     .await
                     .map_err(map_err)?;
-                let keys = key_strings(&$crate::identity_keys_of(&bytes.unwrap_or_default()));
+                let bytes = match stored {
+                    Some((bytes, codec)) => $crate::stored_hash(bytes, codec)?,
+                    None => Vec::new(),
+                };
+                let keys = key_strings(&$crate::identity_keys_of(&bytes));
                 for key in keys {
                     sqlx::query("DELETE FROM device_keys WHERE key = $1 AND tenant_id = $2 AND device_id = $3")
                         .bind(key)
@@ -294,7 +298,7 @@ macro_rules! impl_store {
                     }
                     let mut hash_rows = $crate::Insert::new("hashes", $crate::HASH_INSERT_COLUMNS);
                     for d in &own {
-                        hash_rows.push_row([d.id.to_string().into(), tenant.as_str().into(), d.hardware_hash.clone().into()]);
+                        hash_rows.push_row($crate::hash_row(d.id.to_string(), &tenant, &d.hardware_hash));
                     }
                     let mut key_rows = $crate::Insert::new("device_keys", $crate::KEY_INSERT_COLUMNS);
                     for d in devices {
@@ -310,7 +314,7 @@ macro_rules! impl_store {
                 async fn get_device(&self, scope: &TenantScope, id: DeviceId) -> StoreResult<Option<AutopilotDevice>> {
                     let Some(mut d) = self.get_device_record(scope, id).await? else { return Ok(None) };
                     let hash = sqlx::query(
-                        "SELECT h.bytes FROM devices d JOIN hashes h ON h.tenant_id = d.tenant_id AND h.id = d.hash_id \
+                        "SELECT h.bytes, h.codec FROM devices d JOIN hashes h ON h.tenant_id = d.tenant_id AND h.id = d.hash_id \
                          WHERE d.tenant_id = $1 AND d.id = $2",
                     )
                     .bind(scope.tenant_id().to_string())
@@ -319,7 +323,10 @@ macro_rules! impl_store {
                     .await
                     .map_err(map_err)?;
                     if let Some(h) = hash {
-                        d.hardware_hash = h.try_get::<Vec<u8>, _>("bytes").map_err(map_err)?;
+                        d.hardware_hash = $crate::stored_hash(
+                            h.try_get::<Vec<u8>, _>("bytes").map_err(map_err)?,
+                            h.try_get::<i64, _>("codec").map_err(map_err)?,
+                        )?;
                     }
                     d.identity_keys = $crate::identity_keys_of(&d.hardware_hash);
                     Ok(Some(d))
@@ -508,7 +515,7 @@ macro_rules! impl_store {
                     let mut hash_rows = $crate::Insert::new("hashes", $crate::HASH_INSERT_COLUMNS);
                     for r in rows {
                         imported_rows.push_row($crate::imported_row(r, &tenant));
-                        hash_rows.push_row([r.id.to_string().into(), tenant.as_str().into(), r.hardware_identifier.clone().into()]);
+                        hash_rows.push_row($crate::hash_row(r.id.to_string(), &tenant, &r.hardware_identifier));
                     }
                     <$store>::insert_rows(&mut *tx, &[imported_rows, hash_rows]).await?;
                     sqlx::query(
@@ -1065,6 +1072,7 @@ macro_rules! migrations {
             6 "outcomes_in_place" "0006_outcomes_in_place.sql",
             7 "devices_without_hash_index" "0007_devices_without_hash_index.sql",
             8 "keys_without_device_index" "0008_keys_without_device_index.sql",
+            9 "compressed_hashes" "0009_compressed_hashes.sql",
             100 "credentials" "0100_credentials.sql",
         )
     };

@@ -342,7 +342,7 @@ macro_rules! imported_select {
     () => {
         "SELECT i.id, i.tenant_id, i.import_id, i.seq, i.group_tag, i.serial_number, \
          i.product_key, i.assigned_user, i.status, i.device_registration_id, i.error_code, i.created, \
-         h.bytes FROM imported_devices i JOIN hashes h ON h.id = i.id"
+         h.bytes, h.codec FROM imported_devices i JOIN hashes h ON h.id = i.id"
     };
 }
 
@@ -372,7 +372,7 @@ pub fn imported_from_cols(r: &dyn Cols) -> StoreResult<ImportedDevice> {
             error,
         },
         created: from_micros(r.int(11)?),
-        hardware_identifier: r.bytes(12)?,
+        hardware_identifier: crate::stored_hash(r.bytes(12)?, r.int(13)?)?,
     })
 }
 

@@ -8,6 +8,7 @@
 
 use crate::{opt_micros, Value};
 use hangar_core::model::{to_micros, AutopilotDevice, ImportedDevice};
+use hangar_core::store::{StoreError, StoreResult};
 
 /// Rows for one table: `INSERT INTO {table} ({columns})`, [`Insert::width`] values per row.
 #[derive(Debug, Clone)]
@@ -127,8 +128,47 @@ pub fn imported_row(r: &ImportedDevice, tenant: &str) -> impl IntoIterator<Item 
     ]
 }
 
-/// The columns of `hashes`.
-pub const HASH_INSERT_COLUMNS: &str = "id, tenant_id, bytes";
+/// The columns of `hashes`, in the order of [`hash_row`].
+pub const HASH_INSERT_COLUMNS: &str = "id, tenant_id, bytes, codec";
+
+/// `hashes.codec` of a hash stored as it came (rows written before migration 0009).
+const CODEC_RAW: i64 = 0;
+/// `hashes.codec` of a hash stored LZ4-compressed (a block with its length prepended). Hardware
+/// hashes compress to about a third (3,000 bytes to ~1,000 for the fixtures' devices), so three
+/// or four share a page where one filled it, and an import writes a third of the bytes for them.
+const CODEC_LZ4: i64 = 1;
+/// No hardware hash comes near this; a stored length above it is damage, not a hash.
+const MAX_HASH_LEN: usize = 1 << 20;
+
+/// A row of `hashes`: the hash of the imported row or device `id`, compressed.
+pub fn hash_row(id: String, tenant: &str, hash: &[u8]) -> [Value; 4] {
+    [
+        Value::Text(id),
+        Value::Text(tenant.to_string()),
+        Value::Bytes(lz4_flex::compress_prepend_size(hash)),
+        Value::Int(CODEC_LZ4),
+    ]
+}
+
+/// A hash as stored in `hashes.bytes` with its `codec`, back to its bytes.
+pub fn stored_hash(bytes: Vec<u8>, codec: i64) -> StoreResult<Vec<u8>> {
+    let corrupt = |why: String| StoreError::Corrupt(format!("a stored hardware hash {why}"));
+    match codec {
+        CODEC_RAW => Ok(bytes),
+        CODEC_LZ4 => {
+            let len = bytes
+                .get(..4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+                .ok_or_else(|| corrupt("is shorter than its length".into()))?;
+            if len > MAX_HASH_LEN {
+                return Err(corrupt(format!("claims {len} bytes")));
+            }
+            lz4_flex::decompress_size_prepended(&bytes)
+                .map_err(|e| corrupt(format!("does not decompress: {e}")))
+        }
+        other => Err(corrupt(format!("has the unknown codec {other}"))),
+    }
+}
 
 /// The identity keys of a registration, from its stored hash: the same derivation as when it was
 /// registered (`hwhash::IdentityKeys::of`), so they are the keys its `device_keys` rows hold. A
@@ -146,6 +186,74 @@ pub const KEY_INSERT_COLUMNS: &str = "key, device_id, tenant_id";
 mod tests {
     use super::*;
     use hangar_core::model::{RegistrationSource, TenantId};
+
+    /// The hash of the first device of each fixture CSV.
+    fn fixture_hashes() -> Vec<Vec<u8>> {
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/fixtures/hwhash"
+        );
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("fixtures").flatten() {
+            let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                continue; // UTF-16 files
+            };
+            let Some(line) = text.lines().nth(1) else {
+                continue;
+            };
+            let longest = line
+                .split(',')
+                .map(|c| c.trim_matches('"'))
+                .max_by_key(|c| c.len());
+            if let Some(bytes) = longest.and_then(|c| hwhash::base64_to_bytes(c.as_bytes()).ok()) {
+                if hwhash::decode_bytes(&bytes).is_ok() {
+                    out.push(bytes);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn hashes_are_stored_compressed_and_read_back_unchanged() {
+        let hashes = fixture_hashes();
+        assert!(hashes.len() >= 5, "found {} fixture hashes", hashes.len());
+        let (mut raw, mut stored) = (0, 0);
+        for hash in hashes {
+            let [_, _, Value::Bytes(bytes), Value::Int(codec)] = hash_row("id".into(), "t", &hash)
+            else {
+                panic!("a hash row is id, tenant, bytes, codec");
+            };
+            raw += hash.len();
+            stored += bytes.len();
+            assert_eq!(stored_hash(bytes, codec).expect("read back"), hash);
+        }
+        assert!(stored * 2 < raw, "{raw} bytes stored as {stored}");
+    }
+
+    #[test]
+    fn hashes_stored_before_compression_are_read_as_they_are() {
+        let bytes = vec![0x4f, 0x41, 1, 2, 3];
+        assert_eq!(stored_hash(bytes.clone(), CODEC_RAW).expect("raw"), bytes);
+    }
+
+    #[test]
+    fn damaged_hashes_are_errors_not_panics() {
+        let good = lz4_flex::compress_prepend_size(&[7u8; 3000]);
+        let mut huge = good.clone();
+        huge[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        for (bytes, codec) in [
+            (good[..good.len() / 2].to_vec(), CODEC_LZ4),
+            (vec![1, 2], CODEC_LZ4),
+            (huge, CODEC_LZ4),
+            (good, 9),
+        ] {
+            assert!(matches!(
+                stored_hash(bytes, codec),
+                Err(StoreError::Corrupt(_))
+            ));
+        }
+    }
 
     #[test]
     fn a_device_row_has_a_value_per_insert_column() {

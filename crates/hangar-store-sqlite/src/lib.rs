@@ -237,6 +237,63 @@ mod tests {
         .expect("insert device");
     }
 
+    /// Hashes written before migration 0009 stay as they were (codec 0) and read back unchanged.
+    #[tokio::test]
+    async fn migration_0009_reads_hashes_stored_uncompressed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hangar.db");
+        let old = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .filename(&path)
+                    .create_if_missing(true),
+            )
+            .await
+            .expect("open");
+        hangar_store_sql::migrator(&MIGRATIONS[..8])
+            .run(&old)
+            .await
+            .expect("migrations 0001 - 0008");
+        let tenant = TenantId::new();
+        let row = hangar_core::model::ImportedDeviceId::new();
+        let raw: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 251) as u8).collect();
+        sqlx::query("INSERT INTO tenants (id, display_name, primary_domain, created) VALUES (?, 'Contoso', 'contoso.onmicrosoft.com', 0)")
+            .bind(tenant.to_string())
+            .execute(&old)
+            .await
+            .expect("tenant");
+        sqlx::query(
+            "INSERT INTO imported_devices (id, tenant_id, import_id, seq, group_tag, serial_number, \
+             product_key, assigned_user, status, device_registration_id, error_code, created) \
+             VALUES (?, ?, 'import-1', 0, '', 'SER-1', '', '', 'error', NULL, 802, 0)",
+        )
+        .bind(row.to_string())
+        .bind(tenant.to_string())
+        .execute(&old)
+        .await
+        .expect("imported row");
+        sqlx::query("INSERT INTO hashes (id, tenant_id, bytes) VALUES (?, ?, ?)")
+            .bind(row.to_string())
+            .bind(tenant.to_string())
+            .bind(&raw)
+            .execute(&old)
+            .await
+            .expect("hash");
+        old.close().await;
+
+        let store = SqliteStore::open(&path)
+            .await
+            .expect("migrate to the current schema");
+        let scope = authorize(&Principal::system("test"), tenant).expect("scope");
+        let read = hangar_core::store::ImportStore::get_imported(&store, &scope, row)
+            .await
+            .expect("get")
+            .expect("the row is there");
+        assert_eq!(read.hardware_identifier, raw);
+        store.close().await;
+    }
+
     #[tokio::test]
     async fn migration_0005_keeps_unpublished_devices_waiting_for_a_sync() {
         let dir = tempfile::tempdir().expect("tempdir");
