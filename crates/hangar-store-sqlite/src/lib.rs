@@ -237,32 +237,38 @@ mod tests {
         .expect("insert device");
     }
 
+    /// A database at the schema of the first `migrations` migrations, with one tenant.
+    async fn database_at(path: &Path, migrations: usize) -> (SqlitePool, TenantId) {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(
+                SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(true),
+            )
+            .await
+            .expect("open");
+        hangar_store_sql::migrator(&MIGRATIONS[..migrations])
+            .run(&pool)
+            .await
+            .expect("the earlier migrations");
+        let tenant = TenantId::new();
+        sqlx::query("INSERT INTO tenants (id, display_name, primary_domain, created) VALUES (?, 'Contoso', 'contoso.onmicrosoft.com', 0)")
+            .bind(tenant.to_string())
+            .execute(&pool)
+            .await
+            .expect("tenant");
+        (pool, tenant)
+    }
+
     /// Hashes written before migration 0009 stay as they were (codec 0) and read back unchanged.
     #[tokio::test]
     async fn migration_0009_reads_hashes_stored_uncompressed() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("hangar.db");
-        let old = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(
-                SqliteConnectOptions::new()
-                    .filename(&path)
-                    .create_if_missing(true),
-            )
-            .await
-            .expect("open");
-        hangar_store_sql::migrator(&MIGRATIONS[..8])
-            .run(&old)
-            .await
-            .expect("migrations 0001 - 0008");
-        let tenant = TenantId::new();
+        let (old, tenant) = database_at(&path, 8).await;
         let row = hangar_core::model::ImportedDeviceId::new();
         let raw: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 251) as u8).collect();
-        sqlx::query("INSERT INTO tenants (id, display_name, primary_domain, created) VALUES (?, 'Contoso', 'contoso.onmicrosoft.com', 0)")
-            .bind(tenant.to_string())
-            .execute(&old)
-            .await
-            .expect("tenant");
         sqlx::query(
             "INSERT INTO imported_devices (id, tenant_id, import_id, seq, group_tag, serial_number, \
              product_key, assigned_user, status, device_registration_id, error_code, created) \
@@ -298,25 +304,7 @@ mod tests {
     async fn migration_0005_keeps_unpublished_devices_waiting_for_a_sync() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("hangar.db");
-        let old = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(
-                SqliteConnectOptions::new()
-                    .filename(&path)
-                    .create_if_missing(true),
-            )
-            .await
-            .expect("open");
-        hangar_store_sql::migrator(&MIGRATIONS[..4])
-            .run(&old)
-            .await
-            .expect("migrations 0001 - 0004");
-        let tenant = TenantId::new();
-        sqlx::query("INSERT INTO tenants (id, display_name, primary_domain, created) VALUES (?, 'Contoso', 'contoso.onmicrosoft.com', 0)")
-            .bind(tenant.to_string())
-            .execute(&old)
-            .await
-            .expect("tenant");
+        let (old, tenant) = database_at(&path, 4).await;
         sqlx::query("INSERT INTO sync_state (tenant_id, status) VALUES (?, 'unknown')")
             .bind(tenant.to_string())
             .execute(&old)
