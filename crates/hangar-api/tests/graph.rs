@@ -1211,3 +1211,119 @@ async fn imported_rows_take_a_filter_on_their_string_properties() {
         "another tenant's rows stay invisible"
     );
 }
+
+/// The ids of a collection's page, in the order served.
+fn ids(r: &Resp) -> Vec<String> {
+    r.body["value"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The path and query of a next link on the public URL.
+fn next_of(r: &Resp) -> Option<String> {
+    r.body["@odata.nextLink"].as_str().map(|next| {
+        next.strip_prefix("https://hangar.example.com")
+            .unwrap_or_else(|| panic!("next link not absolute on the public URL: {next}"))
+            .to_string()
+    })
+}
+
+#[tokio::test]
+async fn top_above_1000_is_capped_to_a_page_of_1000_with_a_next_link() {
+    let env = env_with(hangar_api::ApiConfig {
+        public_url: Some("https://hangar.example.com".into()),
+        ..Default::default()
+    })
+    .await;
+    env.seed_devices(&env.a.scope, "CAP", 1003).await;
+    let t = &env.a.reader;
+    let r = env.get(&format!("{DEVICES}?$top=5000"), t).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let first = ids(&r);
+    assert_eq!(first.len(), 1000);
+    let link = r.body["@odata.nextLink"].as_str().expect("next link");
+    assert!(
+        link.starts_with(
+            "https://hangar.example.com/v1.0/deviceManagement/windowsAutopilotDeviceIdentities?"
+        ),
+        "{link}"
+    );
+    assert!(
+        link.contains("$top=5000") && link.contains("$skiptoken="),
+        "{link}"
+    );
+    let r = env.get(&next_of(&r).expect("next"), t).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let rest = ids(&r);
+    assert_eq!(rest.len(), 3);
+    assert!(r.body.get("@odata.nextLink").is_none(), "{}", r.text);
+    let mut all: Vec<String> = first.into_iter().chain(rest).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 1003);
+}
+
+#[tokio::test]
+async fn skip_takes_small_offsets_on_the_first_page_and_refuses_large_ones() {
+    let env = env_with(hangar_api::ApiConfig {
+        public_url: Some("https://hangar.example.com".into()),
+        ..Default::default()
+    })
+    .await;
+    env.seed_devices(&env.a.scope, "SKIP", 1003).await;
+    let t = &env.a.reader;
+    let mut order = ids(&env.get(DEVICES, t).await);
+    let next = next_of(&env.get(DEVICES, t).await).expect("second page");
+    order.extend(ids(&env.get(&next, t).await));
+    assert_eq!(order.len(), 1003);
+
+    // $skip=3&$top=2: the 4th and 5th; the next link drops $skip and goes on from the 6th.
+    let r = env.get(&format!("{DEVICES}?$skip=3&$top=2"), t).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(ids(&r), order[3..5]);
+    let next = next_of(&r).expect("next link");
+    assert!(!next.contains("skip=") && next.contains("$top=2"), "{next}");
+    assert_eq!(ids(&env.get(&next, t).await), order[5..7]);
+    // The largest offset allowed, and a filter with it.
+    let r = env.get(&format!("{DEVICES}?$skip=999"), t).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(ids(&r), order[999..1000]);
+    assert_eq!(
+        ids(&env.get(&next_of(&r).expect("next"), t).await),
+        order[1000..]
+    );
+    let r = env
+        .get(
+            &format!("{DEVICES}?$filter=startswith(serialNumber,'SKIP-0000')&$skip=8&$count=true"),
+            t,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["@odata.count"], 10, "$count ignores $skip");
+    assert_eq!(ids(&r).len(), 2);
+    // Imported rows take $skip too.
+    let rows = ids(&env.get(&format!("{IMPORTED}?$top=5"), t).await);
+    let r = env.get(&format!("{IMPORTED}?$top=2&$skip=2"), t).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(ids(&r), rows[2..4]);
+    // Large offsets are refused with a clear message: follow @odata.nextLink instead.
+    for url in [DEVICES, IMPORTED] {
+        let r = env.get(&format!("{url}?$skip=1000"), t).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+        assert_eq!(graph_error(&r), "BadRequest");
+        let message = r.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("$skip") && message.contains("@odata.nextLink"),
+            "{message}"
+        );
+    }
+    for bad in ["-1", "abc"] {
+        let r = env.get(&format!("{DEVICES}?$skip={bad}"), t).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text);
+    }
+}

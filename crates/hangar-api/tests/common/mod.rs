@@ -12,6 +12,7 @@ use hangar_core::service::{ManualClock, Registry, RegistryConfig};
 use hangar_store_sqlite::SqliteStore;
 use http_body_util::BodyExt;
 use serde_json::Value;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt;
@@ -140,22 +141,55 @@ impl<S: ApiStore> Env<S> {
         self.call(Method::GET, uri, Some(token), None).await
     }
 
+    /// A GET as sent from the client address `from` (what the server's connect info carries).
+    pub async fn get_from(&self, from: SocketAddr, uri: &str, token: &str) -> Resp {
+        let req = Request::builder()
+            .method(Method::GET)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .expect("request");
+        send(&self.app, from_addr(req, from)).await
+    }
+
     /// The client-credentials grant at the token endpoint of `tenant` (an id or a domain).
     pub async fn client_credentials(&self, tenant: &str, client_id: &str, secret: &str) -> Resp {
-        let form = serde_urlencoded::to_string([
-            ("grant_type", "client_credentials"),
-            ("client_id", client_id),
-            ("client_secret", secret),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ])
-        .expect("form");
-        let req = Request::builder()
-            .method(Method::POST)
-            .uri(format!("/{tenant}/oauth2/v2.0/token"))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(Body::from(form))
-            .expect("request");
-        send(&self.app, req).await
+        send(&self.app, token_request(tenant, client_id, secret)).await
+    }
+
+    /// [`Env::client_credentials`] from the client address `from`.
+    pub async fn client_credentials_from(
+        &self,
+        from: SocketAddr,
+        tenant: &str,
+        client_id: &str,
+        secret: &str,
+    ) -> Resp {
+        let req = token_request(tenant, client_id, secret);
+        send(&self.app, from_addr(req, from)).await
+    }
+
+    /// Registers `n` synthetic devices (`{prefix}-00000`, ...) through the registry, processing
+    /// the import here or in the background worker, whichever claims it.
+    pub async fn seed_devices(&self, scope: &TenantScope, prefix: &str, n: usize) {
+        let rows = (0..n)
+            .map(|i| hangar_store_tests::row(&format!("{prefix}-{i:05}")))
+            .collect();
+        self.registry.import(scope, rows).await.expect("import");
+        for _ in 0..1200 {
+            self.registry.run_jobs("seed").await.expect("jobs");
+            let listed = self
+                .registry
+                .store()
+                .count_devices(scope, true, None)
+                .await
+                .expect("count");
+            if listed >= n as u64 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the seeded devices were not all registered");
     }
 
     pub async fn post_json(&self, uri: &str, token: &str, json: &Value) -> Resp {
@@ -216,6 +250,34 @@ impl<S: ApiStore> Env<S> {
         }
         panic!("imported rows stayed unknown");
     }
+}
+
+fn token_request(tenant: &str, client_id: &str, secret: &str) -> Request<Body> {
+    let form = serde_urlencoded::to_string([
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id),
+        ("client_secret", secret),
+        ("scope", "https://graph.microsoft.com/.default"),
+    ])
+    .expect("form");
+    Request::builder()
+        .method(Method::POST)
+        .uri(format!("/{tenant}/oauth2/v2.0/token"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form))
+        .expect("request")
+}
+
+/// The request as a server accepting a connection from `addr` hands it to the app: with the
+/// connect info that `into_make_service_with_connect_info` adds.
+pub fn from_addr(mut req: Request<Body>, addr: SocketAddr) -> Request<Body> {
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    req
+}
+
+pub fn addr(text: &str) -> SocketAddr {
+    text.parse().expect("socket address")
 }
 
 pub async fn send(app: &Router, req: Request<Body>) -> Resp {
