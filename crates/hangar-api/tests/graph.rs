@@ -487,6 +487,40 @@ async fn failed_authentications_are_rate_limited() {
 }
 
 #[tokio::test]
+async fn failed_authentications_are_limited_per_client_address() {
+    let env = env_with(hangar_api::ApiConfig {
+        failed_auth_limit: 3,
+        ..Default::default()
+    })
+    .await;
+    let (first, second) = (addr("192.0.2.10:50000"), addr("198.51.100.7:50000"));
+    for _ in 0..3 {
+        let r = env.get_from(first, DEVICES, "wrong").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    }
+    // The first address is blocked even with a valid token, from any port.
+    let r = env.get_from(first, DEVICES, &env.a.admin).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert_eq!(graph_error(&r), "TooManyRequests");
+    assert!(r.headers.get("retry-after").is_some());
+    let r = env
+        .get_from(addr("192.0.2.10:50001"), DEVICES, &env.a.admin)
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    // Another address is not: its valid token works and its own failures are still 401s.
+    let r = env.get_from(second, DEVICES, &env.a.admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    for _ in 0..2 {
+        let r = env.get_from(second, DEVICES, "wrong").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    }
+    let r = env.get_from(second, DEVICES, &env.a.admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // Nor is a request without connect info.
+    assert_eq!(env.get(DEVICES, &env.a.admin).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn every_error_status_is_graph_json() {
     let env = env_with(hangar_api::ApiConfig {
         body_limit: 4096,

@@ -92,6 +92,65 @@ async fn client_credentials_issue_working_tokens_and_errors_use_the_oauth2_form(
 }
 
 #[tokio::test]
+async fn failed_client_credentials_count_toward_the_limit_of_their_address() {
+    let env = env_with(hangar_api::ApiConfig {
+        failed_auth_limit: 3,
+        ..Default::default()
+    })
+    .await;
+    let app = env
+        .registry
+        .create_app(&env.a.scope, "sync", Role::Admin)
+        .await
+        .expect("app");
+    let (id, secret) = (app.app.client_id.as_str(), app.client_secret.as_str());
+    let domain = "contoso.onmicrosoft.com";
+    let devices = "/v1.0/deviceManagement/windowsAutopilotDeviceIdentities";
+    let (guesser, other) = (addr("203.0.113.5:40000"), addr("203.0.113.6:40000"));
+    // Two wrong secrets at the token endpoint and one bad bearer token share one count.
+    for _ in 0..2 {
+        let r = env
+            .client_credentials_from(guesser, domain, id, "nope")
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+        assert_eq!(r.body["error"], "invalid_client");
+    }
+    let r = env.get_from(guesser, devices, "wrong").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    // Now even the right secret is refused, in the OAuth2 form, with Retry-After...
+    let r = env
+        .client_credentials_from(guesser, domain, id, secret)
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    assert_eq!(r.body["error"], "temporarily_unavailable");
+    assert!(!r.text.contains("access_token"), "{}", r.text);
+    let after: u64 = r
+        .headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=60).contains(&after), "{after}");
+    // ...and so is a valid bearer token from that address.
+    let r = env.get_from(guesser, devices, &env.a.admin).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    // Wrong secrets alone reach the limit too.
+    for _ in 0..3 {
+        let r = env.client_credentials_from(other, domain, id, "nope").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    }
+    let r = env.client_credentials_from(other, domain, id, secret).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    // A third address gets its token.
+    let r = env
+        .client_credentials_from(addr("[2001:db8::1]:40000"), domain, id, secret)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let token = r.body["access_token"].as_str().expect("token");
+    assert_eq!(env.get(devices, token).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_revoked_app_gets_no_tokens_and_its_tokens_get_401() {
     let env = env().await;
     a_revoked_app_and_its_tokens_are_refused(&env).await;
