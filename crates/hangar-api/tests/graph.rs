@@ -1361,3 +1361,150 @@ async fn skip_takes_small_offsets_on_the_first_page_and_refuses_large_ones() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text);
     }
 }
+
+/// A managed device of tenant A, stored as enrollment would.
+async fn managed_device(env: &Env, serial: &str) -> hangar_core::model::ManagedDeviceId {
+    use hangar_core::model::{ManagedDevice, ManagedDeviceId};
+    use hangar_core::store::ManagedDeviceStore;
+    let m = ManagedDevice {
+        id: ManagedDeviceId::new(),
+        tenant_id: env.a.scope.tenant_id(),
+        device_name: format!("PC-{serial}"),
+        serial_number: serial.into(),
+        manufacturer: "Contoso".into(),
+        model: "Surface 9".into(),
+        user_principal_name: String::new(),
+        azure_ad_device_id: String::new(),
+        enrolled: None,
+        last_sync: None,
+        operating_system: "Windows".into(),
+        management_state: "managed".into(),
+        autopilot_enrolled: true,
+        enrolled_by_user_id: String::new(),
+        autopilot_device_id: None,
+    };
+    env.registry
+        .store()
+        .insert_managed_device(&env.a.scope, &m)
+        .await
+        .expect("managed device");
+    m.id
+}
+
+#[tokio::test]
+async fn a_sync_already_running_is_a_409() {
+    use hangar_core::store::SyncStore;
+    let env = env().await;
+    // A sync begun (by this or another process) and not finished.
+    let now = env.registry.now();
+    let started = env
+        .registry
+        .store()
+        .begin_automatic_sync(&env.a.scope, now, now, now - Duration::from_secs(3600))
+        .await
+        .expect("begin");
+    assert!(started);
+    let settings = "/beta/deviceManagement/windowsAutopilotSettings";
+    assert_eq!(
+        env.get(settings, &env.a.reader).await.body["syncStatus"],
+        "inProgress"
+    );
+    let r = env
+        .call(
+            Method::POST,
+            &format!("{settings}/sync"),
+            Some(&env.a.admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert_eq!(graph_error(&r), "Conflict");
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("in progress"),
+        "{}",
+        r.text
+    );
+    // Another tenant syncs meanwhile.
+    let r = env
+        .call(
+            Method::POST,
+            &format!("{settings}/sync"),
+            Some(&env.b.admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+}
+
+#[tokio::test]
+async fn malformed_keys_are_400_on_every_keyed_resource() {
+    let env = env().await;
+    let t = &env.a.admin;
+    let managed = "/v1.0/deviceManagement/managedDevices";
+    for (method, url) in [
+        (Method::GET, format!("{DEVICES}/not-a-guid")),
+        (Method::GET, format!("{IMPORTED}/not-a-guid")),
+        (Method::DELETE, format!("{IMPORTED}/not-a-guid")),
+        (Method::GET, "/v1.0/devices/not-a-guid".to_string()),
+        (Method::GET, format!("{managed}/not-a-guid")),
+        (Method::DELETE, format!("{managed}/not-a-guid")),
+        (
+            Method::GET,
+            IMPORTED.replace("/v1.0/", "/beta/") + "/not-a-guid",
+        ),
+    ] {
+        let r = env.call(method.clone(), &url, Some(t), None).await;
+        assert_eq!(
+            r.status,
+            StatusCode::BAD_REQUEST,
+            "{method} {url}: {}",
+            r.text
+        );
+        assert_eq!(graph_error(&r), "BadRequest", "{method} {url}");
+        let message = r.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("'not-a-guid'") && message.contains("GUID"),
+            "{method} {url}: {message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn readers_may_not_import_delete_devices_or_delete_rows_and_managed_devices() {
+    let env = env().await;
+    let reader = &env.a.reader;
+    one_device(&env, "RO-1").await;
+    let row = env.post_json(IMPORTED, &env.a.admin, &entry("RO-2")).await;
+    let row_id = row.body["id"].as_str().expect("id").to_string();
+    env.wait_rows(&env.a.admin, std::slice::from_ref(&row_id))
+        .await;
+    let managed_id = managed_device(&env, "RO-3").await;
+    let managed = format!("/v1.0/deviceManagement/managedDevices/{managed_id}");
+    let attempts = [
+        env.post_json(
+            &format!("{IMPORTED}/import"),
+            reader,
+            &json!({"importedWindowsAutopilotDeviceIdentities": [entry("RO-4")]}),
+        )
+        .await,
+        env.post_json(
+            "/beta/deviceManagement/windowsAutopilotDeviceIdentities/deleteDevices",
+            reader,
+            &json!({"serialNumbers": ["RO-1"]}),
+        )
+        .await,
+        env.delete(&format!("{IMPORTED}/{row_id}"), reader).await,
+        env.delete(&managed, reader).await,
+    ];
+    for r in attempts {
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+        assert_eq!(graph_error(&r), "Forbidden");
+    }
+    // Nothing changed.
+    assert_eq!(serials(&env.get(DEVICES, reader).await), ["RO-1", "RO-2"]);
+    assert_eq!(serials(&env.get(IMPORTED, reader).await), ["RO-1", "RO-2"]);
+    assert_eq!(env.get(&managed, reader).await.status, StatusCode::OK);
+}
