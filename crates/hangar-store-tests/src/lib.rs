@@ -625,6 +625,17 @@ pub async fn another_tenants_objects_are_not_found<S: Store>(store: S) {
         .delete_imported(&a, rows[0].id)
         .await
         .expect("delete row");
+    let audit = w.registry.audit_log(&a, 1).await.expect("audit");
+    assert_eq!(audit[0].action, "import.row_deleted");
+    assert_eq!(audit[0].objects, vec![rows[0].id.to_string()]);
+    // Tenant b's failed attempt on the same row left nothing in b's log.
+    assert!(w
+        .registry
+        .audit_log(&b, 50)
+        .await
+        .expect("audit")
+        .iter()
+        .all(|e| e.action != "import.row_deleted"));
     assert!(matches!(
         w.registry.get_imported(&a, rows[0].id).await,
         Err(CoreError::NotFound { .. })

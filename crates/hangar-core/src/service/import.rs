@@ -111,7 +111,13 @@ impl<S: Store> Registry<S> {
         id: ImportedDeviceId,
     ) -> CoreResult<()> {
         if self.store.delete_imported(scope, id).await? {
-            Ok(())
+            self.audit(
+                scope,
+                "import.row_deleted",
+                vec![id.to_string()],
+                String::new(),
+            )
+            .await
         } else {
             Err(CoreError::NotFound {
                 what: "imported device",
