@@ -58,6 +58,7 @@ fn shaped(item: &DeviceIdentity, select: Option<&[String]>, expand: &[&str]) -> 
 #[utoipa::path(
     get,
     path = "/{version}/deviceManagement/windowsAutopilotDeviceIdentities",
+    operation_id = "listWindowsAutopilotDeviceIdentities",
     params(("version" = String, Path, description = "v1.0 or beta")),
     responses((status = 200, description = "A page of devices"), (status = 400, description = "Bad query"), (status = 401, description = "No valid token")),
     security(("bearer" = [])),
@@ -114,6 +115,7 @@ pub async fn list<S: ApiStore>(
 #[utoipa::path(
     get,
     path = "/{version}/deviceManagement/windowsAutopilotDeviceIdentities/{id}",
+    operation_id = "getWindowsAutopilotDeviceIdentity",
     params(("version" = String, Path, description = "v1.0 or beta"), ("id" = String, Path, description = "GUID")),
     responses((status = 200, body = super::model::DeviceIdentity), (status = 400, description = "Malformed key"), (status = 404, description = "No such device in this tenant"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
     security(("bearer" = [])),
@@ -138,10 +140,15 @@ pub async fn get_one<S: ApiStore>(
 }
 
 /// `GET .../{id}/deploymentProfile` (and `intendedDeploymentProfile`): the device's profile.
+// OpenAPI treats `{id}/{navigation}` and `{id}/{action}` as one template: both handlers are
+// documented on `{id}/{name}`.
 #[utoipa::path(
     get,
-    path = "/{version}/deviceManagement/windowsAutopilotDeviceIdentities/{id}/{navigation}",
-    params(("version" = String, Path, description = "beta"), ("id" = String, Path, description = "GUID"), ("navigation" = String, Path, description = "deploymentProfile or intendedDeploymentProfile")),
+    path = "/{version}/deviceManagement/windowsAutopilotDeviceIdentities/{id}/{name}",
+    operation_id = "getWindowsAutopilotDeviceIdentityNavigation",
+    description = "GET reads a navigation property of the device (beta): deploymentProfile or intendedDeploymentProfile. \
+                   The same path takes the device's actions with POST.",
+    params(("version" = String, Path, description = "beta"), ("id" = String, Path, description = "GUID"), ("name" = String, Path, description = "GET: a navigation property (beta), deploymentProfile or intendedDeploymentProfile. POST: an action, assignUserToDevice, unassignUserFromDevice, updateDeviceProperties or allowNextEnrollment (beta). Case-insensitive")),
     responses((status = 204, description = "No profile is assigned (no deployment profiles exist yet)"), (status = 400, description = "Not a navigation property"), (status = 404, description = "No such device in this tenant"), (status = 401, description = "No valid token")),
     security(("bearer" = [])),
     tag = "windowsAutopilotDeviceIdentities"
@@ -166,8 +173,9 @@ pub async fn navigation<S: ApiStore>(
 #[utoipa::path(
     delete,
     path = "/{version}/deviceManagement/windowsAutopilotDeviceIdentities/{id}",
+    operation_id = "deleteWindowsAutopilotDeviceIdentity",
     params(("version" = String, Path, description = "v1.0 or beta"), ("id" = String, Path, description = "GUID")),
-    responses((status = 204, description = "Deregistered"), (status = 403, description = "Read-only token"), (status = 404, description = "Not found"), (status = 409, description = "Enrolled: delete the managed device first"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    responses((status = 204, description = "Deregistered"), (status = 400, description = "Malformed key"), (status = 403, description = "Read-only token"), (status = 404, description = "Not found"), (status = 409, description = "Enrolled: delete the managed device first"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
     security(("bearer" = [])),
     tag = "windowsAutopilotDeviceIdentities"
 )]
@@ -187,6 +195,7 @@ pub async fn delete<S: ApiStore>(
 #[utoipa::path(
     post,
     path = "/{version}/deviceManagement/windowsAutopilotDeviceIdentities/deleteDevices",
+    operation_id = "deleteDevices",
     request_body = super::model::DeleteDevicesRequest,
     params(("version" = String, Path, description = "v1.0 or beta")),
     responses((status = 200, description = "One deletedWindowsAutopilotDeviceState per serial number"), (status = 400, description = "No serial numbers"), (status = 403, description = "Read-only token"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
@@ -251,14 +260,20 @@ pub async fn collection_action<S: ApiStore>(
     Ok(Json(serde_json::json!({"@odata.context": context, "value": value})).into_response())
 }
 
-/// `POST .../{id}/{action}`: assignUserToDevice, unassignUserFromDevice, updateDeviceProperties,
+/// `POST .../{id}/{name}`: assignUserToDevice, unassignUserFromDevice, updateDeviceProperties,
 /// allowNextEnrollment (beta). Names are case-insensitive.
+// Documented on `{id}/{name}`, the path of `navigation` (GET) too.
 #[utoipa::path(
     post,
-    path = "/{version}/deviceManagement/windowsAutopilotDeviceIdentities/{id}/{action}",
+    path = "/{version}/deviceManagement/windowsAutopilotDeviceIdentities/{id}/{name}",
+    operation_id = "windowsAutopilotDeviceIdentityAction",
+    description = "POST runs an action on the device: assignUserToDevice {userPrincipalName, addressableUserName}, \
+                   unassignUserFromDevice, updateDeviceProperties (the body below) or allowNextEnrollment (beta); \
+                   names are case-insensitive and may carry the microsoft.graph. prefix. The same path reads the \
+                   device's navigation properties with GET (beta).",
     request_body = super::model::UpdateDeviceProperties,
-    params(("version" = String, Path, description = "v1.0 or beta"), ("id" = String, Path, description = "GUID"), ("action" = String, Path, description = "assignUserToDevice, unassignUserFromDevice, updateDeviceProperties, allowNextEnrollment (beta); case-insensitive")),
-    responses((status = 204, description = "Done"), (status = 400, description = "Unknown action or invalid body"), (status = 403, description = "Read-only token"), (status = 404, description = "Not found"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    params(("version" = String, Path, description = "v1.0 or beta"), ("id" = String, Path, description = "GUID"), ("name" = String, Path, description = "GET: a navigation property (beta), deploymentProfile or intendedDeploymentProfile. POST: an action, assignUserToDevice, unassignUserFromDevice, updateDeviceProperties or allowNextEnrollment (beta). Case-insensitive")),
+    responses((status = 204, description = "Done"), (status = 400, description = "Unknown action, malformed key or invalid body"), (status = 403, description = "Read-only token"), (status = 404, description = "Not found"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
     security(("bearer" = [])),
     tag = "windowsAutopilotDeviceIdentities"
 )]

@@ -145,7 +145,7 @@ pub fn parse_physical_ids_filter(text: &str) -> ApiResult<PhysicalIdsFilter> {
     get,
     path = "/{version}/devices",
     params(("version" = String, Path, description = "v1.0 or beta")),
-    responses((status = 200, description = "A page of directory devices"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    responses((status = 200, description = "A page of directory devices"), (status = 400, description = "Bad query: an unsupported $filter or a malformed query option"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
     security(("bearer" = [])),
     tag = "devices"
 )]
@@ -182,7 +182,7 @@ pub async fn list_directory<S: ApiStore>(
     get,
     path = "/{version}/devices/{id}",
     params(("version" = String, Path, description = "v1.0 or beta"), ("id" = String, Path, description = "GUID")),
-    responses((status = 200, body = super::model::DirectoryDeviceOut), (status = 404, description = "Not found"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    responses((status = 200, body = super::model::DirectoryDeviceOut), (status = 400, description = "Malformed key"), (status = 404, description = "Not found"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
     security(("bearer" = [])),
     tag = "devices"
 )]
@@ -216,7 +216,7 @@ const MANAGED: &str = "deviceManagement/managedDevices";
     get,
     path = "/{version}/deviceManagement/managedDevices",
     params(("version" = String, Path, description = "v1.0 or beta")),
-    responses((status = 200, description = "A page of managed devices"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    responses((status = 200, description = "A page of managed devices"), (status = 400, description = "Bad query: an unsupported $filter or a malformed query option"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
     security(("bearer" = [])),
     tag = "managedDevices"
 )]
@@ -253,7 +253,7 @@ pub async fn list_managed<S: ApiStore>(
     get,
     path = "/{version}/deviceManagement/managedDevices/{id}",
     params(("version" = String, Path, description = "v1.0 or beta"), ("id" = String, Path, description = "GUID")),
-    responses((status = 200, body = super::model::ManagedDeviceOut), (status = 404, description = "Not found"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    responses((status = 200, body = super::model::ManagedDeviceOut), (status = 400, description = "Malformed key"), (status = 404, description = "Not found"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
     security(("bearer" = [])),
     tag = "managedDevices"
 )]
@@ -288,7 +288,7 @@ pub async fn get_managed<S: ApiStore>(
     delete,
     path = "/{version}/deviceManagement/managedDevices/{id}",
     params(("version" = String, Path, description = "v1.0 or beta"), ("id" = String, Path, description = "GUID")),
-    responses((status = 204, description = "Deleted"), (status = 403, description = "Read-only token"), (status = 404, description = "Not found"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    responses((status = 204, description = "Deleted"), (status = 400, description = "Malformed key"), (status = 403, description = "Read-only token"), (status = 404, description = "Not found"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
     security(("bearer" = [])),
     tag = "managedDevices"
 )]

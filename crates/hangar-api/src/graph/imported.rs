@@ -19,8 +19,9 @@ const SET: &str = "deviceManagement/importedWindowsAutopilotDeviceIdentities";
 #[utoipa::path(
     get,
     path = "/{version}/deviceManagement/importedWindowsAutopilotDeviceIdentities",
+    operation_id = "listImportedWindowsAutopilotDeviceIdentities",
     params(("version" = String, Path, description = "v1.0 or beta")),
-    responses((status = 200, description = "A page of imported rows"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    responses((status = 200, description = "A page of imported rows"), (status = 400, description = "Bad query: an unsupported $filter, a malformed $top, $skip or $count, or $skip too large"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
     security(("bearer" = [])),
     tag = "importedWindowsAutopilotDeviceIdentities"
 )]
@@ -72,8 +73,9 @@ pub async fn list<S: ApiStore>(
 #[utoipa::path(
     get,
     path = "/{version}/deviceManagement/importedWindowsAutopilotDeviceIdentities/{id}",
+    operation_id = "getImportedWindowsAutopilotDeviceIdentity",
     params(("version" = String, Path, description = "v1.0 or beta"), ("id" = String, Path, description = "GUID")),
-    responses((status = 200, body = super::model::ImportedIdentity), (status = 404, description = "Not found"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    responses((status = 200, body = super::model::ImportedIdentity), (status = 400, description = "Malformed key"), (status = 404, description = "Not found"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
     security(("bearer" = [])),
     tag = "importedWindowsAutopilotDeviceIdentities"
 )]
@@ -95,8 +97,9 @@ pub async fn get_one<S: ApiStore>(
 #[utoipa::path(
     delete,
     path = "/{version}/deviceManagement/importedWindowsAutopilotDeviceIdentities/{id}",
+    operation_id = "deleteImportedWindowsAutopilotDeviceIdentity",
     params(("version" = String, Path, description = "v1.0 or beta"), ("id" = String, Path, description = "GUID")),
-    responses((status = 204, description = "Deleted"), (status = 404, description = "Not found"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
+    responses((status = 204, description = "Deleted"), (status = 400, description = "Malformed key"), (status = 403, description = "Read-only token"), (status = 404, description = "Not found"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
     security(("bearer" = [])),
     tag = "importedWindowsAutopilotDeviceIdentities"
 )]
@@ -115,6 +118,7 @@ pub async fn delete<S: ApiStore>(
 #[utoipa::path(
     post,
     path = "/{version}/deviceManagement/importedWindowsAutopilotDeviceIdentities",
+    operation_id = "createImportedWindowsAutopilotDeviceIdentity",
     request_body = super::model::ImportedIdentityInput,
     params(("version" = String, Path, description = "v1.0 or beta")),
     responses((status = 201, body = super::model::ImportedIdentity, description = "Recorded with state unknown; processed in the background"), (status = 400, description = "Invalid body"), (status = 403, description = "Read-only token"), (status = 413, description = "Body too large"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
@@ -150,6 +154,7 @@ pub async fn create<S: ApiStore>(
 #[utoipa::path(
     post,
     path = "/{version}/deviceManagement/importedWindowsAutopilotDeviceIdentities/import",
+    operation_id = "importImportedWindowsAutopilotDeviceIdentities",
     request_body = super::model::ImportRequest,
     params(("version" = String, Path, description = "v1.0 or beta")),
     responses((status = 200, description = "One entity per input, same order"), (status = 400, description = "Invalid body or more rows than the limit"), (status = 403, description = "Read-only token"), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),

@@ -101,7 +101,8 @@ pub fn routes<S: ApiStore>(version: Version) -> Router<AppState<S>> {
                 .post(devices::collection_action::<S>),
         )
         .route(
-            &format!("{dm}/windowsautopilotdeviceidentities/{{id}}/{{action}}"),
+            // One template for the actions (POST) and the navigations (GET).
+            &format!("{dm}/windowsautopilotdeviceidentities/{{id}}/{{name}}"),
             post(devices::action::<S>).get(devices::navigation::<S>),
         )
         .route(

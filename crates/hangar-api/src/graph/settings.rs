@@ -14,6 +14,7 @@ use axum::Json;
 #[utoipa::path(
     get,
     path = "/beta/deviceManagement/windowsAutopilotSettings",
+    operation_id = "getWindowsAutopilotSettings",
     responses((status = 200, body = super::model::AutopilotSettings), (status = 401, description = "Missing, invalid, expired or revoked token"), (status = 429, description = "Too many failed authentications")),
     security(("bearer" = [])),
     tag = "windowsAutopilotSettings"
@@ -36,6 +37,7 @@ pub async fn get<S: ApiStore>(
 #[utoipa::path(
     post,
     path = "/beta/deviceManagement/windowsAutopilotSettings/sync",
+    operation_id = "syncWindowsAutopilotSettings",
     responses((status = 204, description = "Sync ran"), (status = 403, description = "Read-only token"), (status = 409, description = "A sync is in progress"), (status = 429, description = "Inside the manual-sync window; Retry-After = seconds left"), (status = 401, description = "Missing, invalid, expired or revoked token")),
     security(("bearer" = [])),
     tag = "windowsAutopilotSettings"
