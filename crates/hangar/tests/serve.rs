@@ -321,23 +321,37 @@ fn serve_logs_each_request_with_its_request_id() {
     );
 }
 
+/// Sends `signal` to the server and waits (at most a minute) for it to exit.
+fn stop(server: &mut Server, signal: libc::c_int) -> Option<std::process::ExitStatus> {
+    // SAFETY: sends a signal to our own child process.
+    unsafe {
+        libc::kill(server.child.id() as i32, signal);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+/// The JSON body of an answer from [`http`].
+fn body_json(text: &str) -> serde_json::Value {
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
 #[test]
 fn serve_stops_on_sigterm_and_keeps_its_admin_token_on_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut server = start(dir.path());
     let first = std::fs::read_to_string(dir.path().join("admin-token")).expect("token");
-    // SAFETY: sends a signal to our own child process.
-    unsafe {
-        libc::kill(server.child.id() as i32, libc::SIGTERM);
-    }
-    let mut stopped = None;
-    for _ in 0..100 {
-        if let Ok(Some(status)) = server.child.try_wait() {
-            stopped = Some(status);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let stopped = stop(&mut server, libc::SIGTERM);
     assert!(
         stopped.is_some_and(|s| s.success()),
         "graceful exit on SIGTERM: {stopped:?}"
@@ -357,6 +371,135 @@ fn serve_stops_on_sigterm_and_keeps_its_admin_token_on_restart() {
         "",
     );
     assert_eq!(status, 200);
+}
+
+#[test]
+fn serve_stops_on_ctrl_c_with_status_0() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = start(dir.path());
+    let (status, _) = http(&server.addr, "GET", "/healthz", &[], "");
+    assert_eq!(status, 200);
+    let stopped = stop(&mut server, libc::SIGINT);
+    assert!(
+        stopped.is_some_and(|s| s.success()),
+        "graceful exit on SIGINT: {stopped:?}"
+    );
+}
+
+/// SIGTERM while imported rows may still be `unknown`: the server exits 0, and once it is started
+/// again on the same data directory every row of the import ends `complete` or `error`.
+#[test]
+fn sigterm_during_an_import_leaves_no_row_unknown_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = start(dir.path());
+    let token = std::fs::read_to_string(dir.path().join("admin-token")).expect("admin-token");
+    let bearer = format!("Bearer {}", token.trim());
+    let auth = [
+        ("Authorization", bearer.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    // 300 distinct synthetic devices, as an import CSV: serial, product key, hash.
+    let out = Command::new(env!("CARGO_BIN_EXE_hangar"))
+        .args([
+            "hash",
+            "build",
+            "--serial",
+            "TERM",
+            "--manufacturer",
+            "Contoso",
+            "--model",
+            "Surface 9",
+            "--tpm",
+            "--count",
+            "300",
+            "--csv",
+        ])
+        .output()
+        .expect("hash build");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = String::from_utf8(out.stdout).expect("utf-8");
+    let rows: Vec<serde_json::Value> = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut cols = l.trim().split(',');
+            let serial = cols.next()?;
+            let hash = cols.nth(1)?;
+            Some(serde_json::json!({"serialNumber": serial, "hardwareIdentifier": hash}))
+        })
+        .collect();
+    assert_eq!(rows.len(), 300);
+    // Three calls, so that jobs queue behind the one being processed when the signal comes.
+    let imported = "/v1.0/deviceManagement/importedWindowsAutopilotDeviceIdentities";
+    let mut ids = Vec::new();
+    for chunk in rows.chunks(100) {
+        let body = serde_json::json!({"importedWindowsAutopilotDeviceIdentities": chunk});
+        let (status, text) = http(
+            &server.addr,
+            "POST",
+            &format!("{imported}/import"),
+            &auth,
+            &body.to_string(),
+        );
+        assert_eq!(status, 200, "{text}");
+        let answered = body_json(&text);
+        for row in answered["value"].as_array().expect("value") {
+            ids.push(row["id"].as_str().expect("id").to_string());
+        }
+    }
+    assert_eq!(ids.len(), 300);
+    let stopped = stop(&mut server, libc::SIGTERM);
+    assert!(
+        stopped.is_some_and(|s| s.success()),
+        "graceful exit on SIGTERM during an import: {stopped:?}"
+    );
+
+    let again = start(dir.path());
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let states = loop {
+        let (status, text) = http(&again.addr, "GET", imported, &auth, "");
+        assert_eq!(status, 200, "{text}");
+        let listed = body_json(&text);
+        let states: std::collections::HashMap<String, String> = listed["value"]
+            .as_array()
+            .expect("value")
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].as_str().unwrap_or_default().to_string(),
+                    r["state"]["deviceImportStatus"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            })
+            .collect();
+        let unknown = ids
+            .iter()
+            .filter(|id| states.get(*id).is_none_or(|s| s == "unknown"))
+            .count();
+        if unknown == 0 {
+            break states;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{unknown} rows still unknown after the restart"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    for id in &ids {
+        let state = states[id].as_str();
+        assert!(
+            state == "complete" || state == "error",
+            "row {id} ended {state}"
+        );
+    }
+    // Distinct valid devices: every one registered.
+    assert!(ids.iter().all(|id| states[id] == "complete"), "{states:?}");
 }
 
 #[test]
