@@ -460,3 +460,68 @@ fn a_bad_token_or_no_token_is_a_clear_error() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn tenant_by_name_after_the_first_start_and_an_ambiguous_name() {
+    let s = start();
+    // The first start created the tenant "Default": its name works as --tenant, in any case.
+    let out = s.run(&["token", "create", "--tenant", "default", "--role", "reader"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let token = text(&out.stdout).trim().to_string();
+    let out = s.run(&["devices", "list", "--token", &token]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let out = s.run(&[
+        "app",
+        "create",
+        "--tenant",
+        "DEFAULT",
+        "--name",
+        "intune-sync",
+        "--role",
+        "reader",
+        "--json",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let app: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(app["tenantDomain"], "default.onmicrosoft.com");
+    let out = s.run(&["app", "list", "--tenant", "Default"]);
+    assert!(text(&out.stdout).contains("intune-sync"));
+
+    // A second tenant of the same name makes the name ambiguous.
+    let out = s.run(&[
+        "tenant",
+        "create",
+        "--name",
+        "default",
+        "--domain",
+        "second.example.com",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let second = text(&out.stdout).trim().to_string();
+    let first = app["tenantId"].as_str().expect("tenant id").to_string();
+    let out = s.run(&["token", "create", "--tenant", "default", "--role", "reader"]);
+    assert_eq!(code(&out), 1);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("2 tenants are named 'default'"), "{stderr}");
+    assert!(
+        stderr.contains(&first) && stderr.contains(&second),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("use the tenant's id or primary domain"),
+        "{stderr}"
+    );
+    assert!(text(&out.stdout).is_empty(), "no token is printed");
+    // The id and the domain still pick one.
+    for key in [first.as_str(), "default.onmicrosoft.com", second.as_str()] {
+        let out = s.run(&["token", "list", "--tenant", key]);
+        assert_eq!(code(&out), 0, "{key}: {}", text(&out.stderr));
+    }
+    let out = s.run(&["token", "list", "--tenant", "fabrikam"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        text(&out.stderr).contains("hangar tenant list"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use hangar_api::ApiStore;
 use hangar_core::authz::{authorize, Principal, TenantScope};
 use hangar_core::credentials::{AccessToken, AppRegistration, Role};
+use hangar_core::model::Tenant;
 use hangar_core::service::Registry;
 use hangar_core::CoreError;
 use hwhash::json::format_time;
@@ -25,7 +26,7 @@ enum AppCommand {
     /// Register an app (client id + secret) for the OAuth2 client-credentials grant. The secret is
     /// printed once and stored only as an argon2 hash.
     Create {
-        /// Tenant id or primary domain.
+        /// Tenant id, primary domain, or display name (e.g. `default`).
         #[arg(long)]
         tenant: String,
         /// A name for the app, e.g. "intune-sync".
@@ -42,7 +43,7 @@ enum AppCommand {
     },
     /// List a tenant's app registrations, revoked ones included (never their secrets).
     List {
-        /// Tenant id or primary domain.
+        /// Tenant id, primary domain, or display name (e.g. `default`).
         #[arg(long)]
         tenant: String,
         /// JSON for scripts.
@@ -71,7 +72,7 @@ pub struct TokenArgs {
 enum TokenCommand {
     /// Issue a bearer token (printed once; stored only as its SHA-256).
     Create {
-        /// Tenant id or primary domain.
+        /// Tenant id, primary domain, or display name (e.g. `default`).
         #[arg(long)]
         tenant: String,
         /// admin (read/write) or reader (read only).
@@ -89,7 +90,7 @@ enum TokenCommand {
     /// List a tenant's tokens, revoked and expired ones included (never the tokens or their
     /// hashes).
     List {
-        /// Tenant id or primary domain.
+        /// Tenant id, primary domain, or display name (e.g. `default`).
         #[arg(long)]
         tenant: String,
         /// JSON for scripts.
@@ -131,10 +132,41 @@ async fn scope_of<S: ApiStore>(
     registry: &Registry<S>,
     tenant: &str,
 ) -> anyhow::Result<TenantScope> {
-    let Some(t) = registry.find_tenant(tenant).await? else {
-        bail!("no tenant '{tenant}': see `hangar tenant list`");
-    };
+    let t = resolve_tenant(registry, tenant).await?;
     Ok(authorize(&Principal::system("cli"), t.id)?)
+}
+
+/// `--tenant`: a tenant id, a primary domain, or a display name (case-insensitive) that exactly
+/// one tenant has. The first start creates the tenant "Default", so `--tenant default` works.
+async fn resolve_tenant<S: ApiStore>(registry: &Registry<S>, key: &str) -> anyhow::Result<Tenant> {
+    if let Some(t) = registry.find_tenant(key).await? {
+        return Ok(t);
+    }
+    let key = key.trim();
+    let tenants = registry.list_tenants(&Principal::system("cli")).await?;
+    let mut named = by_display_name(tenants, key);
+    match named.len() {
+        0 => bail!(
+            "no tenant '{key}' (neither an id, a primary domain nor a name): see `hangar tenant list`"
+        ),
+        1 => Ok(named.remove(0)),
+        n => {
+            let ids: Vec<String> = named.iter().map(|t| t.id.to_string()).collect();
+            bail!(
+                "{n} tenants are named '{key}' ({}): use the tenant's id or primary domain (see `hangar tenant list`)",
+                ids.join(", ")
+            )
+        }
+    }
+}
+
+/// The tenants whose display name is `name`, ignoring case.
+fn by_display_name(tenants: Vec<Tenant>, name: &str) -> Vec<Tenant> {
+    let name = name.to_lowercase();
+    tenants
+        .into_iter()
+        .filter(|t| !name.is_empty() && t.display_name.trim().to_lowercase() == name)
+        .collect()
 }
 
 pub fn app(args: AppArgs) -> anyhow::Result<ExitCode> {
@@ -403,5 +435,24 @@ mod tests {
         assert!(parse_lifetime("never").is_ok_and(|l| l.0.is_none()));
         assert!(parse_lifetime("3x").is_err());
         assert!(parse_lifetime("0s").is_err());
+    }
+
+    #[test]
+    fn display_names_match_ignoring_case() {
+        let tenant = |name: &str, domain: &str| Tenant {
+            id: hangar_core::model::TenantId::new(),
+            display_name: name.into(),
+            primary_domain: domain.into(),
+            created: time::OffsetDateTime::now_utc(),
+        };
+        let all = vec![
+            tenant("Default", "default.onmicrosoft.com"),
+            tenant("Contoso", "contoso.onmicrosoft.com"),
+            tenant("CONTOSO", "contoso2.onmicrosoft.com"),
+        ];
+        assert_eq!(by_display_name(all.clone(), "default").len(), 1);
+        assert_eq!(by_display_name(all.clone(), "contoso").len(), 2);
+        assert!(by_display_name(all.clone(), "fabrikam").is_empty());
+        assert!(by_display_name(all, "").is_empty());
     }
 }
