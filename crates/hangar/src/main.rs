@@ -27,6 +27,9 @@ struct Cli {
     #[allow(dead_code)]
     // read before parsing, by config::apply; declared for --help and checking
     config: Option<std::path::PathBuf>,
+    /// `--server`, `--token`, `--ca-cert`: global, so they may come before or after the command.
+    #[command(flatten)]
+    connection: cmd::client::Connection,
     #[command(subcommand)]
     command: Command,
 }
@@ -82,10 +85,10 @@ fn main() -> ExitCode {
         Command::Serve(a) => cmd::serve::run(a),
         Command::App(a) => cmd::auth::app(a),
         Command::Token(a) => cmd::auth::token(a),
-        Command::Import(a) => cmd::client::import::run(a),
-        Command::Sync(a) => cmd::client::sync::run(a),
-        Command::Devices(a) => cmd::client::devices::run(a),
-        Command::Imports(a) => cmd::client::imports::run(a),
+        Command::Import(a) => cmd::client::import::run(a, &cli.connection),
+        Command::Sync(a) => cmd::client::sync::run(a, &cli.connection),
+        Command::Devices(a) => cmd::client::devices::run(a, &cli.connection),
+        Command::Imports(a) => cmd::client::imports::run(a, &cli.connection),
     };
     match result {
         Ok(code) => code,

@@ -30,6 +30,11 @@ impl Drop for Server {
 }
 
 fn start() -> Server {
+    start_with(&[])
+}
+
+/// `hangar serve` with more flags (`--sync-window 3m`, `--tls-cert ...`).
+fn start_with(extra: &[&str]) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = Command::new(env!("CARGO_BIN_EXE_hangar"))
         .args([
@@ -41,6 +46,7 @@ fn start() -> Server {
             "--data-dir",
         ])
         .arg(dir.path())
+        .args(extra)
         .env_remove("HANGAR_DATABASE_URL")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -521,6 +527,88 @@ fn tenant_by_name_after_the_first_start_and_an_ambiguous_name() {
     assert_eq!(code(&out), 1);
     assert!(
         text(&out.stderr).contains("hangar tenant list"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn server_token_and_ca_cert_go_before_or_after_the_command() {
+    let certs = tempfile::tempdir().expect("tempdir");
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .expect("certificate");
+    let cert_file = certs.path().join("cert.pem");
+    let key_file = certs.path().join("key.pem");
+    std::fs::write(&cert_file, cert.cert.pem()).expect("write cert");
+    std::fs::write(&key_file, cert.key_pair.serialize_pem()).expect("write key");
+    let s = start_with(&["--tls-cert", path(&cert_file), "--tls-key", path(&key_file)]);
+    assert!(s.url.starts_with("https://"), "{}", s.url);
+    let token = std::fs::read_to_string(s.dir.path().join("admin-token")).expect("admin-token");
+    let token = token.trim();
+    let empty = tempfile::tempdir().expect("tempdir");
+    // Nothing from the environment: a dead server, no token, no certificate.
+    let bare = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_hangar"))
+            .args(args)
+            .env("HANGAR_SERVER", "http://127.0.0.1:9")
+            .env("HANGAR_DATA_DIR", empty.path())
+            .env_remove("HANGAR_TOKEN")
+            .env_remove("HANGAR_CA_CERT")
+            .output()
+            .expect("run hangar")
+    };
+    let (url, ca) = (s.url.as_str(), path(&cert_file));
+    for args in [
+        vec![
+            "--server",
+            url,
+            "--token",
+            token,
+            "--ca-cert",
+            ca,
+            "devices",
+            "list",
+        ],
+        vec![
+            "devices",
+            "list",
+            "--server",
+            url,
+            "--token",
+            token,
+            "--ca-cert",
+            ca,
+        ],
+        vec![
+            "--server",
+            url,
+            "sync",
+            "--token",
+            token,
+            "status",
+            "--ca-cert",
+            ca,
+        ],
+        vec![
+            "--ca-cert",
+            ca,
+            "imports",
+            "list",
+            "--server",
+            url,
+            "--token",
+            token,
+        ],
+    ] {
+        let out = bare(&args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", text(&out.stderr));
+    }
+    // Without --ca-cert the self-signed certificate is not trusted: the flag did the work above.
+    let out = bare(&["--server", url, "--token", token, "devices", "list"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        text(&out.stderr).contains("cannot reach"),
         "{}",
         text(&out.stderr)
     );

@@ -1,7 +1,7 @@
 //! `hangar devices list|show|update|assign-user|unassign-user|delete`: the tenant's Autopilot
 //! devices (`windowsAutopilotDeviceIdentities`).
 
-use super::{is_guid, print_json, table, when, Remote};
+use super::{is_guid, print_json, table, when, Connection, Local, Remote};
 use anyhow::bail;
 use clap::{Args, Subcommand};
 use hangar_client::{Client, DeviceIdentity, DeviceUpdate};
@@ -13,7 +13,7 @@ pub struct DevicesArgs {
     #[command(subcommand)]
     command: DevicesCommand,
     #[command(flatten)]
-    remote: Remote,
+    local: Local,
 }
 
 #[derive(Subcommand)]
@@ -66,9 +66,10 @@ enum DevicesCommand {
     },
 }
 
-pub fn run(args: DevicesArgs) -> anyhow::Result<ExitCode> {
-    let client = args.remote.client()?;
-    let json = args.remote.json;
+pub fn run(args: DevicesArgs, connection: &Connection) -> anyhow::Result<ExitCode> {
+    let remote = Remote::new(connection, args.local);
+    let client = remote.client()?;
+    let json = remote.json;
     match args.command {
         DevicesCommand::List { filter, top } => {
             let bar = crate::progress::bar(0, "listing");

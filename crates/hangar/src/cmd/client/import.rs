@@ -1,7 +1,7 @@
 //! `hangar import FILE...`: check import CSVs locally, upload them in chunks through Graph's
 //! `import` action, poll until every row is final, print a per-row table.
 
-use super::{print_json, table, Remote};
+use super::{print_json, table, Connection, Local, Remote};
 use crate::progress;
 use anyhow::{bail, Context};
 use clap::Args;
@@ -38,7 +38,7 @@ pub struct ImportArgs {
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     timeout: u64,
     #[command(flatten)]
-    remote: Remote,
+    local: Local,
 }
 
 /// One uploaded row and what became of it.
@@ -82,7 +82,8 @@ struct Pending {
     device: NewImportedDevice,
 }
 
-pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: ImportArgs, connection: &Connection) -> anyhow::Result<ExitCode> {
+    let remote = Remote::new(connection, args.local);
     check_distinct(&args.files)?;
     // 1. Check every file before anything is uploaded.
     let reports: Vec<FileReport> = args
@@ -186,7 +187,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
     }
 
     // 3. Upload in chunks.
-    let client = args.remote.client()?;
+    let client = remote.client()?;
     let total = pending.len();
     let upload_bar = progress::bar(total as u64, "uploading");
     let mut uploaded: Vec<(Pending, ImportedDevice)> = Vec::with_capacity(total);
@@ -253,7 +254,7 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     };
 
-    if !args.remote.json {
+    if !remote.json {
         print_rows(&report.rows, args.no_wait);
         if args.no_wait {
             let ids: BTreeSet<&str> = report.rows.iter().map(|r| r.import_id.as_str()).collect();
@@ -275,13 +276,13 @@ pub fn run(args: ImportArgs) -> anyhow::Result<ExitCode> {
 
     // 6. Sync if asked.
     if args.sync {
-        let (ok, value) = super::sync::trigger(&client, !args.remote.json)?;
+        let (ok, value) = super::sync::trigger(&client, !remote.json)?;
         report.sync = Some(value);
         if !ok {
             code = ExitCode::FAILURE;
         }
     }
-    if args.remote.json {
+    if remote.json {
         print_json(&report)?;
     }
     Ok(code)

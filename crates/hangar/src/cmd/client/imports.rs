@@ -1,6 +1,6 @@
 //! `hangar imports list|show|delete`: imported rows (`importedWindowsAutopilotDeviceIdentities`).
 
-use super::{print_json, table, Remote};
+use super::{print_json, table, Connection, Local, Remote};
 use clap::{Args, Subcommand};
 use hangar_client::ImportedDevice;
 use serde_json::json;
@@ -11,7 +11,7 @@ pub struct ImportsArgs {
     #[command(subcommand)]
     command: ImportsCommand,
     #[command(flatten)]
-    remote: Remote,
+    local: Local,
 }
 
 #[derive(Subcommand)]
@@ -34,9 +34,10 @@ enum ImportsCommand {
     },
 }
 
-pub fn run(args: ImportsArgs) -> anyhow::Result<ExitCode> {
-    let client = args.remote.client()?;
-    let json = args.remote.json;
+pub fn run(args: ImportsArgs, connection: &Connection) -> anyhow::Result<ExitCode> {
+    let remote = Remote::new(connection, args.local);
+    let client = remote.client()?;
+    let json = remote.json;
     match args.command {
         ImportsCommand::List { import_id } => {
             let rows = client.list_imported(import_id.as_deref())?;

@@ -11,9 +11,11 @@ use clap::Args;
 use hangar_client::{Client, ClientOptions};
 use std::path::PathBuf;
 
-/// Where the server is and how to authenticate.
+/// Where the server is and how to authenticate. Global flags: `hangar --server URL devices list`
+/// and `hangar devices list --server URL` both work.
 #[derive(Args, Debug, Clone)]
-pub struct Remote {
+#[command(next_help_heading = "Server (client commands)")]
+pub struct Connection {
     /// The server's root URL (a Graph base URL such as https://graph.microsoft.com/beta works too).
     #[arg(
         long,
@@ -32,6 +34,14 @@ pub struct Remote {
         global = true
     )]
     pub token: Option<String>,
+    /// PEM certificate to trust for an https:// server (a self-signed Hangar certificate).
+    #[arg(long, env = "HANGAR_CA_CERT", value_name = "FILE", global = true)]
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// The options of each client command: the data directory holding the admin token, and `--json`.
+#[derive(Args, Debug, Clone)]
+pub struct Local {
     /// Data directory holding `admin-token` (used when no token is given).
     #[arg(
         long,
@@ -41,15 +51,32 @@ pub struct Remote {
         global = true
     )]
     pub data_dir: PathBuf,
-    /// PEM certificate to trust for an https:// server (a self-signed Hangar certificate).
-    #[arg(long, env = "HANGAR_CA_CERT", value_name = "FILE", global = true)]
-    pub ca_cert: Option<PathBuf>,
     /// JSON for scripts instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
 }
 
+/// Everything a client command needs to reach the server.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    pub server: String,
+    pub token: Option<String>,
+    pub ca_cert: Option<PathBuf>,
+    pub data_dir: PathBuf,
+    pub json: bool,
+}
+
 impl Remote {
+    pub fn new(connection: &Connection, local: Local) -> Remote {
+        Remote {
+            server: connection.server.clone(),
+            token: connection.token.clone(),
+            ca_cert: connection.ca_cert.clone(),
+            data_dir: local.data_dir,
+            json: local.json,
+        }
+    }
+
     pub fn token(&self) -> anyhow::Result<String> {
         if let Some(t) = self
             .token

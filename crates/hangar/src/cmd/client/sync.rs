@@ -1,6 +1,6 @@
 //! `hangar sync` and `hangar sync status` (beta `windowsAutopilotSettings`).
 
-use super::{duration_words, print_json, when, Remote};
+use super::{duration_words, print_json, when, Connection, Local, Remote};
 use clap::{Args, Subcommand};
 use hangar_client::{Client, SyncOutcome};
 use serde_json::json;
@@ -11,7 +11,7 @@ pub struct SyncArgs {
     #[command(subcommand)]
     command: Option<SyncCommand>,
     #[command(flatten)]
-    remote: Remote,
+    local: Local,
 }
 
 #[derive(Subcommand)]
@@ -20,12 +20,13 @@ enum SyncCommand {
     Status,
 }
 
-pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
-    let client = args.remote.client()?;
+pub fn run(args: SyncArgs, connection: &Connection) -> anyhow::Result<ExitCode> {
+    let remote = Remote::new(connection, args.local);
+    let client = remote.client()?;
     match args.command {
         None => {
-            let (ok, value) = trigger(&client, !args.remote.json)?;
-            if args.remote.json {
+            let (ok, value) = trigger(&client, !remote.json)?;
+            if remote.json {
                 print_json(&value)?;
             }
             Ok(if ok {
@@ -36,7 +37,7 @@ pub fn run(args: SyncArgs) -> anyhow::Result<ExitCode> {
         }
         Some(SyncCommand::Status) => {
             let s = client.settings()?;
-            if args.remote.json {
+            if remote.json {
                 print_json(&s)?;
             } else {
                 println!("last sync:              {}", when(&s.last_sync_date_time));
