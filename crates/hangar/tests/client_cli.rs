@@ -283,7 +283,7 @@ fn sync_then_a_second_sync_explains_the_time_left() {
     assert_eq!(code(&out), 1);
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("one manual sync is allowed per 10 minutes"),
+        stderr.contains("too soon: the server allows one manual sync per window;"),
         "{stderr}"
     );
     assert!(
@@ -480,6 +480,26 @@ fn a_bad_token_or_no_token_is_a_clear_error() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[test]
+fn the_too_soon_message_follows_the_servers_window() {
+    let s = start_with(&["--sync-window", "3m"]);
+    let out = s.sync_past_409(&["sync"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let out = s.run(&["sync"]);
+    assert_eq!(code(&out), 1);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("too soon: the server allows one manual sync per window; the next is possible in 3 min (")
+            || stderr.starts_with("too soon: the server allows one manual sync per window; the next is possible in 2 min "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("10 min"), "{stderr}");
+    let v = s.json(&["sync"]);
+    assert_eq!(v["status"], "tooSoon");
+    let left = v["retryAfterSeconds"].as_u64().unwrap_or_default();
+    assert!((1..=180).contains(&left), "{v}");
 }
 
 #[test]

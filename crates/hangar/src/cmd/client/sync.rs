@@ -2,7 +2,7 @@
 
 use super::{duration_words, print_json, when, Connection, Local, Remote};
 use clap::{Args, Subcommand};
-use hangar_client::{Client, SyncOutcome};
+use hangar_client::{Client, GraphError, SyncOutcome};
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -75,16 +75,7 @@ pub fn trigger(client: &Client, human: bool) -> anyhow::Result<(bool, serde_json
         }
         SyncOutcome::TooSoon { retry_after, error } => {
             if human {
-                match retry_after {
-                    Some(d) => eprintln!(
-                        "too soon: one manual sync is allowed per 10 minutes and the last one was \
-                         recent; the next is possible in {} ({error})",
-                        duration_words(d)
-                    ),
-                    None => eprintln!(
-                        "too soon: one manual sync is allowed per 10 minutes; try again later ({error})"
-                    ),
-                }
+                eprintln!("{}", too_soon_message(retry_after, &error));
             }
             (
                 false,
@@ -97,4 +88,49 @@ pub fn trigger(client: &Client, human: bool) -> anyhow::Result<(bool, serde_json
             )
         }
     })
+}
+
+/// The explanation of a 429: the window is the server's, so only the time it gave is stated.
+fn too_soon_message(retry_after: Option<std::time::Duration>, error: &GraphError) -> String {
+    match retry_after {
+        Some(d) => format!(
+            "too soon: the server allows one manual sync per window; the next is possible in {} ({error})",
+            duration_words(d)
+        ),
+        None => format!(
+            "too soon: the server allows one manual sync per window; try again later ({error})"
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn error(retry_after: Option<Duration>) -> GraphError {
+        GraphError::parse(
+            429,
+            br#"{"error":{"code":"TooManyRequests","message":"too many requests: retry after 90 seconds"}}"#,
+            None,
+            None,
+            retry_after,
+        )
+    }
+
+    #[test]
+    fn too_soon_says_what_the_server_said() {
+        let m = too_soon_message(
+            Some(Duration::from_secs(90)),
+            &error(Some(Duration::from_secs(90))),
+        );
+        assert!(
+            m.starts_with("too soon: the server allows one manual sync per window; the next is possible in 1 min 30 s ("),
+            "{m}"
+        );
+        assert!(!m.contains("10 minutes"), "{m}");
+        let m = too_soon_message(None, &error(None));
+        assert!(m.contains("try again later"), "{m}");
+        assert!(!m.contains("10 minutes"), "{m}");
+    }
 }
