@@ -101,6 +101,19 @@ impl Server {
         panic!("{args:?}: a sync was still in progress after 50 tries");
     }
 
+    /// Waits (at most 10 s) for the automatic sync the server runs for a new tenant at its start,
+    /// so that a later manual sync does not meet it.
+    fn wait_for_the_first_sync(&self) {
+        for _ in 0..100 {
+            let st = self.json(&["sync", "status"]);
+            let last = st["lastSyncDateTime"].as_str().unwrap_or_default();
+            if !last.is_empty() && !last.starts_with("0001") && st["syncStatus"] != "inProgress" {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
     fn json(&self, args: &[&str]) -> serde_json::Value {
         let mut all = args.to_vec();
         all.push("--json");
@@ -500,6 +513,56 @@ fn the_too_soon_message_follows_the_servers_window() {
     assert_eq!(v["status"], "tooSoon");
     let left = v["retryAfterSeconds"].as_u64().unwrap_or_default();
     assert!((1..=180).contains(&left), "{v}");
+}
+
+#[test]
+fn import_sync_reports_the_rows_then_syncs() {
+    let s = start();
+    // The import's sync comes once the rows are final; the start's automatic sync must be over.
+    s.wait_for_the_first_sync();
+    let before = s.json(&["sync", "status"]);
+    assert_eq!(
+        before["lastManualSyncTriggerDateTime"], "0001-01-01T00:00:00Z",
+        "{before}"
+    );
+    let file = fixture("hp-elitebook-650-g10.csv");
+    let out = s.run(&["import", path(&file), "--sync"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(code(&out), 0, "{stderr}");
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("hp-elitebook-650-g10.csv:2") && l.contains("complete")),
+        "{stdout}"
+    );
+    let done = stderr.find("1 complete, 0 failed").expect("the summary");
+    let synced = stderr.find("sync started").expect("the sync");
+    assert!(
+        done < synced,
+        "the rows are reported before the sync: {stderr}"
+    );
+    let st = s.json(&["sync", "status"]);
+    let manual = st["lastManualSyncTriggerDateTime"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(!manual.starts_with("0001"), "{st}");
+    assert_eq!(st["syncStatus"], "completed", "{st}");
+    let out = s.run(&["sync", "status"]);
+    assert!(
+        !text(&out.stdout).contains("last manual sync:       never"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // --sync needs the rows to be final: with --no-wait it is a usage error.
+    let out = s.run(&["import", path(&file), "--sync", "--no-wait"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot be used with"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
