@@ -29,6 +29,10 @@ impl Drop for Server {
     }
 }
 
+fn repo() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
 fn start() -> Server {
     start_with(&[])
 }
@@ -710,4 +714,155 @@ fn server_token_and_ca_cert_go_before_or_after_the_command() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// Replaces what differs from run to run — ids, date-times, the time left — with placeholders.
+fn normalize(line: &str) -> String {
+    let chars: Vec<char> = line.trim_end().chars().collect();
+    let guid_at = |i: usize| {
+        let group = |from: usize, n: usize| {
+            chars
+                .get(from..from + n)
+                .is_some_and(|g| g.iter().all(char::is_ascii_hexdigit))
+        };
+        group(i, 8)
+            && chars.get(i + 8) == Some(&'-')
+            && group(i + 9, 4)
+            && chars.get(i + 13) == Some(&'-')
+            && group(i + 14, 4)
+            && chars.get(i + 18) == Some(&'-')
+            && group(i + 19, 4)
+            && chars.get(i + 23) == Some(&'-')
+            && group(i + 24, 12)
+    };
+    let time_at = |i: usize| {
+        let digits = |from: usize, n: usize| {
+            chars
+                .get(from..from + n)
+                .is_some_and(|g| g.iter().all(char::is_ascii_digit))
+        };
+        digits(i, 4)
+            && chars.get(i + 4) == Some(&'-')
+            && digits(i + 5, 2)
+            && chars.get(i + 7) == Some(&'-')
+            && digits(i + 8, 2)
+            && chars.get(i + 10) == Some(&'T')
+    };
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if guid_at(i) {
+            out.push_str("<id>");
+            i += 36;
+        } else if time_at(i) {
+            out.push_str("<time>");
+            while i < chars.len() && (chars[i].is_ascii_digit() || "-:.TZ+".contains(chars[i])) {
+                i += 1;
+            }
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    let mut out = placeholder_between(&out, "the next is possible in ", " (", "<left>");
+    if let Some(at) = out.find("retry after ") {
+        let from = at + "retry after ".len();
+        let n = out[from..].bytes().take_while(u8::is_ascii_digit).count();
+        out.replace_range(from..from + n, "<n>");
+    }
+    out
+}
+
+fn placeholder_between(s: &str, start: &str, end: &str, with: &str) -> String {
+    let mut out = s.to_string();
+    if let Some(at) = out.find(start) {
+        let from = at + start.len();
+        if let Some(len) = out[from..].find(end) {
+            out.replace_range(from..from + len, with);
+        }
+    }
+    out
+}
+
+/// The commands of README.md's "Five minutes with a server" and the output it shows for each.
+fn readme_walkthrough() -> Vec<(String, Vec<String>)> {
+    let readme = std::fs::read_to_string(repo().join("README.md")).expect("README.md");
+    let (_, section) = readme
+        .split_once("## Five minutes with a server")
+        .expect("the section in README.md");
+    let block = section.split("```").nth(1).expect("its code block");
+    let mut steps: Vec<(String, Vec<String>)> = Vec::new();
+    for line in block.lines() {
+        if let Some(command) = line.strip_prefix("$ hangar ") {
+            steps.push((command.to_string(), Vec::new()));
+        } else if !line.trim().is_empty() {
+            steps
+                .last_mut()
+                .expect("output after a command")
+                .1
+                .push(line.to_string());
+        }
+    }
+    steps
+}
+
+#[test]
+fn the_readme_walkthrough_prints_what_the_readme_shows() {
+    let s = start();
+    let steps = readme_walkthrough();
+    let commands: Vec<&str> = steps.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(
+        commands,
+        [
+            "import examples/devices.csv --group-tag Lab",
+            "sync",
+            "sync status",
+            "devices list",
+            "sync"
+        ]
+    );
+    let mut outputs = Vec::new();
+    for (i, (command, shown)) in steps.iter().enumerate() {
+        let args: Vec<&str> = command.split_whitespace().collect();
+        let out = if i == 1 {
+            s.sync_past_409(&args)
+        } else {
+            s.run_in(&args, Some(&repo()))
+        };
+        // The README shows what a terminal shows: the table (stdout), then the summary (stderr).
+        let printed = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        let got: Vec<String> = printed.lines().map(normalize).collect();
+        let want: Vec<String> = shown.iter().map(|l| normalize(l)).collect();
+        assert_eq!(
+            got,
+            want,
+            "`hangar {command}` printed:\n{printed}\nREADME.md shows:\n{}",
+            shown.join("\n")
+        );
+        outputs.push((code(&out), text(&out.stdout), text(&out.stderr)));
+    }
+    // The essentials, spelled out.
+    let (status, stdout, stderr) = &outputs[0];
+    assert_eq!(*status, 0);
+    assert_eq!(
+        stdout.lines().filter(|l| l.contains(" complete ")).count(),
+        5
+    );
+    assert!(stderr.contains("5 complete, 0 failed"));
+    assert_eq!(outputs[1].0, 0);
+    assert!(outputs[2].1.contains("sync status:            completed"));
+    let (_, devices, count) = &outputs[3];
+    assert_eq!(
+        devices
+            .lines()
+            .filter(|l| l.starts_with("CTS-LAB-") && l.contains("  Lab  "))
+            .count(),
+        5,
+        "{devices}"
+    );
+    assert!(count.contains("5 device(s)"));
+    let (status, _, stderr) = &outputs[4];
+    assert_eq!(*status, 1);
+    assert!(stderr.starts_with("too soon: "), "{stderr}");
+    assert!(stderr.contains("429 TooManyRequests"), "{stderr}");
 }
