@@ -630,30 +630,14 @@ async fn every_error_status_is_graph_json() {
     // 409: deleting an enrolled device.
     let tb = &env_big.a.admin;
     let id = one_device(&env_big, "ENROLLED-1").await;
-    let managed = hangar_core::model::ManagedDevice {
-        id: hangar_core::model::ManagedDeviceId::new(),
-        tenant_id: env_big.a.scope.tenant_id(),
-        device_name: "PC".into(),
-        serial_number: "ENROLLED-1".into(),
-        manufacturer: "Contoso".into(),
-        model: "Surface 9".into(),
-        user_principal_name: String::new(),
-        azure_ad_device_id: String::new(),
-        enrolled: None,
-        last_sync: None,
-        operating_system: "Windows".into(),
-        management_state: "managed".into(),
-        autopilot_enrolled: true,
-        enrolled_by_user_id: String::new(),
-        autopilot_device_id: hangar_core::model::DeviceId::parse(&id),
-    };
-    use hangar_core::store::ManagedDeviceStore;
-    env_big
-        .registry
-        .store()
-        .insert_managed_device(&env_big.a.scope, &managed)
-        .await
-        .expect("managed device");
+    let managed = managed_device(
+        &env_big,
+        "PC",
+        "Contoso",
+        "ENROLLED-1",
+        hangar_core::model::DeviceId::parse(&id),
+    )
+    .await;
     let r = env_big.delete(&format!("{DEVICES}/{id}"), tb).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
     assert_eq!(graph_error(&r), "Conflict");
@@ -666,7 +650,7 @@ async fn every_error_status_is_graph_json() {
     assert_eq!(
         env_big
             .get(
-                &format!("/v1.0/deviceManagement/managedDevices/{}", managed.id),
+                &format!("/v1.0/deviceManagement/managedDevices/{managed}"),
                 env_big.b.admin.as_str()
             )
             .await
@@ -676,7 +660,7 @@ async fn every_error_status_is_graph_json() {
     assert_eq!(
         env_big
             .delete(
-                &format!("/v1.0/deviceManagement/managedDevices/{}", managed.id),
+                &format!("/v1.0/deviceManagement/managedDevices/{managed}"),
                 tb
             )
             .await
@@ -1133,36 +1117,13 @@ async fn beta_expands_the_profile_navigations_as_null_and_v1_refuses_them() {
 
 #[tokio::test]
 async fn managed_devices_take_a_filter_on_their_string_properties() {
-    use hangar_core::model::{ManagedDevice, ManagedDeviceId};
-    use hangar_core::store::ManagedDeviceStore;
     let env = env().await;
     for (name, maker, serial) in [
         ("DESKTOP-A1", "Contoso", "MD-1"),
         ("desktop-b2", "Fabrikam", "MD-2"),
         ("LAPTOP-C3", "Contoso", "MD-3"),
     ] {
-        let m = ManagedDevice {
-            id: ManagedDeviceId::new(),
-            tenant_id: env.a.scope.tenant_id(),
-            device_name: name.into(),
-            serial_number: serial.into(),
-            manufacturer: maker.into(),
-            model: "Surface 9".into(),
-            user_principal_name: String::new(),
-            azure_ad_device_id: String::new(),
-            enrolled: None,
-            last_sync: None,
-            operating_system: "Windows".into(),
-            management_state: "managed".into(),
-            autopilot_enrolled: true,
-            enrolled_by_user_id: String::new(),
-            autopilot_device_id: None,
-        };
-        env.registry
-            .store()
-            .insert_managed_device(&env.a.scope, &m)
-            .await
-            .expect("managed device");
+        managed_device(&env, name, maker, serial, None).await;
     }
     let set = "/v1.0/deviceManagement/managedDevices";
     let r = env
@@ -1362,16 +1323,22 @@ async fn skip_takes_small_offsets_on_the_first_page_and_refuses_large_ones() {
     }
 }
 
-/// A managed device of tenant A, stored as enrollment would.
-async fn managed_device(env: &Env, serial: &str) -> hangar_core::model::ManagedDeviceId {
+/// A managed device of tenant A, stored as enrollment would, for the registration `autopilot`.
+async fn managed_device(
+    env: &Env,
+    name: &str,
+    manufacturer: &str,
+    serial: &str,
+    autopilot: Option<hangar_core::model::DeviceId>,
+) -> hangar_core::model::ManagedDeviceId {
     use hangar_core::model::{ManagedDevice, ManagedDeviceId};
     use hangar_core::store::ManagedDeviceStore;
     let m = ManagedDevice {
         id: ManagedDeviceId::new(),
         tenant_id: env.a.scope.tenant_id(),
-        device_name: format!("PC-{serial}"),
+        device_name: name.into(),
         serial_number: serial.into(),
-        manufacturer: "Contoso".into(),
+        manufacturer: manufacturer.into(),
         model: "Surface 9".into(),
         user_principal_name: String::new(),
         azure_ad_device_id: String::new(),
@@ -1381,7 +1348,7 @@ async fn managed_device(env: &Env, serial: &str) -> hangar_core::model::ManagedD
         management_state: "managed".into(),
         autopilot_enrolled: true,
         enrolled_by_user_id: String::new(),
-        autopilot_device_id: None,
+        autopilot_device_id: autopilot,
     };
     env.registry
         .store()
@@ -1481,7 +1448,7 @@ async fn readers_may_not_import_delete_devices_or_delete_rows_and_managed_device
     let row_id = row.body["id"].as_str().expect("id").to_string();
     env.wait_rows(&env.a.admin, std::slice::from_ref(&row_id))
         .await;
-    let managed_id = managed_device(&env, "RO-3").await;
+    let managed_id = managed_device(&env, "PC-RO-3", "Contoso", "RO-3", None).await;
     let managed = format!("/v1.0/deviceManagement/managedDevices/{managed_id}");
     let attempts = [
         env.post_json(
