@@ -718,70 +718,28 @@ fn server_token_and_ca_cert_go_before_or_after_the_command() {
 
 /// Replaces what differs from run to run — ids, date-times, the time left — with placeholders.
 fn normalize(line: &str) -> String {
-    let chars: Vec<char> = line.trim_end().chars().collect();
-    let guid_at = |i: usize| {
-        let group = |from: usize, n: usize| {
-            chars
-                .get(from..from + n)
-                .is_some_and(|g| g.iter().all(char::is_ascii_hexdigit))
-        };
-        group(i, 8)
-            && chars.get(i + 8) == Some(&'-')
-            && group(i + 9, 4)
-            && chars.get(i + 13) == Some(&'-')
-            && group(i + 14, 4)
-            && chars.get(i + 18) == Some(&'-')
-            && group(i + 19, 4)
-            && chars.get(i + 23) == Some(&'-')
-            && group(i + 24, 12)
-    };
-    let time_at = |i: usize| {
-        let digits = |from: usize, n: usize| {
-            chars
-                .get(from..from + n)
-                .is_some_and(|g| g.iter().all(char::is_ascii_digit))
-        };
-        digits(i, 4)
-            && chars.get(i + 4) == Some(&'-')
-            && digits(i + 5, 2)
-            && chars.get(i + 7) == Some(&'-')
-            && digits(i + 8, 2)
-            && chars.get(i + 10) == Some(&'T')
-    };
-    let mut out = String::new();
-    let mut i = 0;
-    while i < chars.len() {
-        if guid_at(i) {
-            out.push_str("<id>");
-            i += 36;
-        } else if time_at(i) {
-            out.push_str("<time>");
-            while i < chars.len() && (chars[i].is_ascii_digit() || "-:.TZ+".contains(chars[i])) {
-                i += 1;
-            }
-        } else {
-            out.push(chars[i]);
-            i += 1;
-        }
-    }
-    let mut out = placeholder_between(&out, "the next is possible in ", " (", "<left>");
-    if let Some(at) = out.find("retry after ") {
-        let from = at + "retry after ".len();
-        let n = out[from..].bytes().take_while(u8::is_ascii_digit).count();
-        out.replace_range(from..from + n, "<n>");
-    }
-    out
-}
-
-fn placeholder_between(s: &str, start: &str, end: &str, with: &str) -> String {
-    let mut out = s.to_string();
-    if let Some(at) = out.find(start) {
-        let from = at + start.len();
-        if let Some(len) = out[from..].find(end) {
-            out.replace_range(from..from + len, with);
-        }
-    }
-    out
+    static RULES: std::sync::LazyLock<Vec<(regex::Regex, &str)>> = std::sync::LazyLock::new(|| {
+        [
+            (
+                r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+                "<id>",
+            ),
+            (r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.TZ+-]*", "<time>"),
+            (
+                r"the next is possible in [^(]*\(",
+                "the next is possible in <left> (",
+            ),
+            (r"retry after [0-9]+", "retry after <n>"),
+        ]
+        .into_iter()
+        .map(|(pattern, with)| (regex::Regex::new(pattern).expect("pattern"), with))
+        .collect()
+    });
+    RULES
+        .iter()
+        .fold(line.trim_end().to_string(), |text, (pattern, with)| {
+            pattern.replace_all(&text, *with).into_owned()
+        })
 }
 
 /// The commands of README.md's "Five minutes with a server" and the output it shows for each.
