@@ -77,9 +77,20 @@ fn http(
     headers: &[(&str, &str)],
     body: &str,
 ) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
+    try_http(addr, method, path, headers, body)
+        .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e}"))
+}
+
+/// [`http`] that reports a refused or dropped connection instead of panicking.
+fn try_http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -89,15 +100,15 @@ fn http(
     }
     req.push_str("\r\n");
     req.push_str(body);
-    s.write_all(req.as_bytes()).expect("write");
+    s.write_all(req.as_bytes())?;
     let mut out = String::new();
-    s.read_to_string(&mut out).expect("read");
+    s.read_to_string(&mut out)?;
     let status = out
         .split_whitespace()
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    (status, out)
+    Ok((status, out))
 }
 
 #[test]
@@ -394,11 +405,7 @@ fn sigterm_during_an_import_leaves_no_row_unknown_after_a_restart() {
     let mut server = start(dir.path());
     let token = std::fs::read_to_string(dir.path().join("admin-token")).expect("admin-token");
     let bearer = format!("Bearer {}", token.trim());
-    let auth = [
-        ("Authorization", bearer.as_str()),
-        ("Content-Type", "application/json"),
-    ];
-    // 300 distinct synthetic devices, as an import CSV: serial, product key, hash.
+    // 600 distinct synthetic devices, as an import CSV: serial, product key, hash.
     let out = Command::new(env!("CARGO_BIN_EXE_hangar"))
         .args([
             "hash",
@@ -411,7 +418,7 @@ fn sigterm_during_an_import_leaves_no_row_unknown_after_a_restart() {
             "Surface 9",
             "--tpm",
             "--count",
-            "300",
+            "600",
             "--csv",
         ])
         .output()
@@ -432,39 +439,74 @@ fn sigterm_during_an_import_leaves_no_row_unknown_after_a_restart() {
             Some(serde_json::json!({"serialNumber": serial, "hardwareIdentifier": hash}))
         })
         .collect();
-    assert_eq!(rows.len(), 300);
-    // Three calls, so that jobs queue behind the one being processed when the signal comes.
+    assert_eq!(rows.len(), 600);
+    // Six import calls at once; the signal comes as soon as the first is answered, so jobs are
+    // still queued or running behind it. A call the stopping server no longer accepted records
+    // nothing; the ids of every answered call are kept.
     let imported = "/v1.0/deviceManagement/importedWindowsAutopilotDeviceIdentities";
-    let mut ids = Vec::new();
-    for chunk in rows.chunks(100) {
-        let body = serde_json::json!({"importedWindowsAutopilotDeviceIdentities": chunk});
-        let (status, text) = http(
-            &server.addr,
-            "POST",
-            &format!("{imported}/import"),
-            &auth,
-            &body.to_string(),
-        );
-        assert_eq!(status, 200, "{text}");
-        let answered = body_json(&text);
-        for row in answered["value"].as_array().expect("value") {
-            ids.push(row["id"].as_str().expect("id").to_string());
-        }
-    }
-    assert_eq!(ids.len(), 300);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let callers: Vec<_> = rows
+        .chunks(100)
+        .map(|chunk| {
+            let body =
+                serde_json::json!({"importedWindowsAutopilotDeviceIdentities": chunk}).to_string();
+            let (addr, bearer, tx) = (server.addr.clone(), bearer.clone(), tx.clone());
+            std::thread::spawn(move || {
+                let headers = [
+                    ("Authorization", bearer.as_str()),
+                    ("Content-Type", "application/json"),
+                ];
+                let answer = try_http(
+                    &addr,
+                    "POST",
+                    &format!("{imported}/import"),
+                    &headers,
+                    &body,
+                );
+                let ids: Option<Vec<String>> = match answer {
+                    Ok((200, text)) => Some(
+                        body_json(&text)["value"]
+                            .as_array()
+                            .expect("value")
+                            .iter()
+                            .map(|r| r["id"].as_str().expect("id").to_string())
+                            .collect(),
+                    ),
+                    Ok((status, text)) => {
+                        panic!("an import call answered {status} during shutdown: {text}")
+                    }
+                    Err(_) => None,
+                };
+                let _ = tx.send(ids.is_some());
+                ids
+            })
+        })
+        .collect();
+    drop(tx);
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(60)),
+        Ok(true),
+        "the first import call is answered"
+    );
     let stopped = stop(&mut server, libc::SIGTERM);
     assert!(
         stopped.is_some_and(|s| s.success()),
         "graceful exit on SIGTERM during an import: {stopped:?}"
     );
+    let ids: Vec<String> = callers
+        .into_iter()
+        .filter_map(|c| c.join().expect("caller"))
+        .flatten()
+        .collect();
+    assert!(ids.len() >= 100, "{}", ids.len());
 
     let again = start(dir.path());
+    let auth = [("Authorization", bearer.as_str())];
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     let states = loop {
         let (status, text) = http(&again.addr, "GET", imported, &auth, "");
         assert_eq!(status, 200, "{text}");
-        let listed = body_json(&text);
-        let states: std::collections::HashMap<String, String> = listed["value"]
+        let states: std::collections::HashMap<String, String> = body_json(&text)["value"]
             .as_array()
             .expect("value")
             .iter()
@@ -478,10 +520,7 @@ fn sigterm_during_an_import_leaves_no_row_unknown_after_a_restart() {
                 )
             })
             .collect();
-        let unknown = ids
-            .iter()
-            .filter(|id| states.get(*id).is_none_or(|s| s == "unknown"))
-            .count();
+        let unknown = states.values().filter(|s| *s == "unknown").count();
         if unknown == 0 {
             break states;
         }
@@ -491,15 +530,18 @@ fn sigterm_during_an_import_leaves_no_row_unknown_after_a_restart() {
         );
         std::thread::sleep(Duration::from_millis(200));
     };
+    // Every answered row is there, and every row recorded (answered or not) is final.
     for id in &ids {
-        let state = states[id].as_str();
+        assert!(states.contains_key(id), "row {id} is missing");
+    }
+    for (id, state) in &states {
         assert!(
             state == "complete" || state == "error",
             "row {id} ended {state}"
         );
     }
     // Distinct valid devices: every one registered.
-    assert!(ids.iter().all(|id| states[id] == "complete"), "{states:?}");
+    assert!(states.values().all(|s| s == "complete"), "{states:?}");
 }
 
 #[test]
