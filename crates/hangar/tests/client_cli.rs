@@ -140,6 +140,12 @@ fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
 
+/// Asserts that the command exited 1 with `message` in its standard error.
+fn fails_with(o: &Output, message: &str) {
+    assert_eq!(code(o), 1, "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains(message), "{}", text(&o.stderr));
+}
+
 fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
@@ -384,12 +390,7 @@ fn devices_show_update_assign_and_delete_by_id_and_serial() {
     let filtered = s.json(&["devices", "list", "--filter", "groupTag eq 'Kiosk'"]);
     assert_eq!(filtered.as_array().map(Vec::len), Some(1), "{filtered}");
     let out = s.run(&["devices", "list", "--filter", "bogus(("]);
-    assert_eq!(code(&out), 1);
-    assert!(
-        text(&out.stderr).contains("400 BadRequest"),
-        "{}",
-        text(&out.stderr)
-    );
+    fails_with(&out, "400 BadRequest");
 
     // Delete: one by id, one by serial, one unknown serial (failed), one unknown id (404).
     let out = s.run(&[
@@ -476,27 +477,12 @@ fn imports_list_show_and_delete() {
 fn a_bad_token_or_no_token_is_a_clear_error() {
     let s = start();
     let out = s.run(&["devices", "list", "--token", "nope"]);
-    assert_eq!(code(&out), 1);
-    assert!(
-        text(&out.stderr).contains("401 InvalidAuthenticationToken"),
-        "{}",
-        text(&out.stderr)
-    );
+    fails_with(&out, "401 InvalidAuthenticationToken");
     let empty = tempfile::tempdir().expect("tempdir");
     let out = s.run(&["devices", "list", "--data-dir", path(empty.path())]);
-    assert_eq!(code(&out), 1);
-    assert!(
-        text(&out.stderr).contains("no token"),
-        "{}",
-        text(&out.stderr)
-    );
+    fails_with(&out, "no token");
     let out = s.run(&["devices", "list", "--server", "http://127.0.0.1:9"]);
-    assert_eq!(code(&out), 1);
-    assert!(
-        text(&out.stderr).contains("cannot reach"),
-        "{}",
-        text(&out.stderr)
-    );
+    fails_with(&out, "cannot reach");
 }
 
 #[test]
@@ -626,12 +612,7 @@ fn tenant_by_name_after_the_first_start_and_an_ambiguous_name() {
         assert_eq!(code(&out), 0, "{key}: {}", text(&out.stderr));
     }
     let out = s.run(&["token", "list", "--tenant", "fabrikam"]);
-    assert_eq!(code(&out), 1);
-    assert!(
-        text(&out.stderr).contains("hangar tenant list"),
-        "{}",
-        text(&out.stderr)
-    );
+    fails_with(&out, "hangar tenant list");
 }
 
 #[test]
@@ -708,12 +689,7 @@ fn server_token_and_ca_cert_go_before_or_after_the_command() {
     }
     // Without --ca-cert the self-signed certificate is not trusted: the flag did the work above.
     let out = bare(&["--server", url, "--token", token, "devices", "list"]);
-    assert_eq!(code(&out), 1);
-    assert!(
-        text(&out.stderr).contains("cannot reach"),
-        "{}",
-        text(&out.stderr)
-    );
+    fails_with(&out, "cannot reach");
 }
 
 /// Replaces what differs from run to run — ids, date-times, the time left — with placeholders.
