@@ -238,17 +238,29 @@ impl<S: Store> Registry<S> {
         while let Some(last) = rows.last() {
             let after = last.seq;
             let candidates = import_candidates(&rows);
-            let (committed, next) = tokio::join!(
-                self.commit_plan(
+            // The next chunk is planned in a task of its own: the commit keeps this thread busy
+            // with the writer's inserts, and planning (decoding hashes) would otherwise wait.
+            let next = {
+                let (this, scope) = (self.clone(), scope.clone());
+                let (import_id, requested_by) = (import_id.to_string(), requested_by.to_string());
+                tokio::spawn(async move {
+                    this.read_and_plan(&scope, &import_id, &requested_by, after, limit)
+                        .await
+                })
+            };
+            let committed = self
+                .commit_plan(
                     scope,
                     RegistrationSource::Import,
                     requested_by,
                     Some(import_id),
                     &candidates,
                     plan.take(),
-                ),
-                self.read_and_plan(scope, import_id, requested_by, after, limit),
-            );
+                )
+                .await;
+            let next = next
+                .await
+                .map_err(|e| StoreError::Backend(format!("the planning task failed: {e}")))?;
             committed?;
             let until = self.now() + self.config.job_lease;
             if !self.store.heartbeat_job(sys, job.id, worker, until).await? {
@@ -460,7 +472,11 @@ fn build_device(
     d.group_tag = c.group_tag.trim().to_string();
     d.user_principal_name = c.user_principal_name.trim().to_string();
     d.purchase_order_identifier = c.purchase_order_identifier.trim().to_string();
-    d.hardware_hash = c.hash.to_vec();
+    // A registration made from an imported row shares the row's stored hash, so its plan does
+    // not carry a copy of the bytes.
+    if c.row.is_none() {
+        d.hardware_hash = c.hash.to_vec();
+    }
     d.identity_keys = identity;
     d.import_id = import_id.map(str::to_string);
     // A tenant's own imports show in its list as they complete; partner and OEM registrations
