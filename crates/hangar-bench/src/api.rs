@@ -18,7 +18,7 @@ use hangar_api::{ApiConfig, AppState};
 use hangar_core::authz::{authorize, Principal};
 use hangar_core::credentials::Role;
 use hangar_core::model::{encode_skiptoken, ImportRow};
-use hangar_core::service::{Registry, RegistryConfig};
+use hangar_core::service::Registry;
 use hangar_core::store::DeviceStore;
 use hangar_store_sqlite::SqliteStore;
 use hdrhistogram::Histogram;
@@ -345,10 +345,7 @@ fn seeded_copy(opts: &Options, dir: &Path) -> anyhow::Result<PathBuf> {
     rt.block_on(async {
         let seed_path = dir.join("seed.db");
         let store = SqliteStore::open(&seed_path).await?;
-        let registry = Registry::new(store.clone()).with_config(RegistryConfig {
-            import_chunk: 1000,
-            ..RegistryConfig::default()
-        });
+        let registry = Registry::new(store.clone());
         let operator = Principal::system("bench");
         let tenant = registry
             .create_tenant(&operator, "Bench API", SEED_DOMAIN)

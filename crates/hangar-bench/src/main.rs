@@ -44,7 +44,7 @@ enum What {
         #[arg(long)]
         database_url: Option<String>,
         /// Rows per processing transaction (`RegistryConfig::import_chunk`).
-        #[arg(long, default_value_t = 1000)]
+        #[arg(long, default_value_t = hangar_core::service::RegistryConfig::default().import_chunk)]
         import_chunk: usize,
     },
     /// The Graph API over loopback HTTP against SQLite: GET by id, GET a page, import; each with

@@ -301,10 +301,12 @@ macro_rules! impl_store {
                         hash_rows.push_row($crate::hash_row(d.id.to_string(), &tenant, &d.hardware_hash));
                     }
                     let mut key_rows = $crate::Insert::new("device_keys", $crate::KEY_INSERT_COLUMNS);
-                    for d in devices {
-                        for k in key_strings(&d.identity_keys) {
-                            key_rows.push_row([k.into(), d.id.to_string().into(), tenant.as_str().into()]);
-                        }
+                    // In key order, so each insert lands near the last one in the key index.
+                    let mut keys: Vec<(String, &AutopilotDevice)> =
+                        devices.iter().flat_map(|d| key_strings(&d.identity_keys).into_iter().map(move |k| (k, d))).collect();
+                    keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                    for (k, d) in keys {
+                        key_rows.push_row([k.into(), d.id.to_string().into(), tenant.as_str().into()]);
                     }
                     <$store>::insert_rows(&mut *tx, &[device_rows, hash_rows, key_rows]).await?;
                     <$store>::record_outcomes(&mut *tx, &tenant, outcomes).await?;

@@ -27,9 +27,11 @@ pub struct RegistryConfig {
     pub auto_sync_interval: Duration,
     /// A sync marked in progress for longer than this is taken to have died with its process.
     pub sync_stale_after: Duration,
-    /// Rows processed per transaction. The default is the API's limit per import call, so each
-    /// call is processed in one transaction. With 500, SQLite's import of 100k rows took 13% longer:
-    /// every commit writes each page it touched again, and identity keys land on random pages.
+    /// Rows processed per transaction: at least the API's limit per import call, so each call is
+    /// processed in one transaction. Every commit writes each page it touched again, and identity
+    /// keys land on random pages, so fewer, larger commits write less: on SQLite, 2,000 rows
+    /// imported 1M devices 9% faster than 1,000 (253 MB peak RSS against 218 MB); 4,000 pushed
+    /// that import past 300 MB.
     pub import_chunk: usize,
     /// How long a claimed job is reserved without a heartbeat.
     pub job_lease: Duration,
@@ -47,7 +49,7 @@ impl Default for RegistryConfig {
             sync_window: Duration::from_secs(600),
             auto_sync_interval: Duration::from_secs(3600),
             sync_stale_after: Duration::from_secs(900),
-            import_chunk: 1000,
+            import_chunk: 2000,
             job_lease: Duration::from_secs(60),
             job_max_attempts: 5,
             token_cache_ttl: Duration::from_secs(2),
