@@ -105,6 +105,17 @@ pub use sqlx as __sqlx;
 #[doc(hidden)]
 pub use time as __time;
 
+/// What a sync removes, in order (bind `$1` tenant): the directory placeholders and hashes of the
+/// tenant's devices pending removal, then the devices, whose count the last statement's rows give.
+pub const SYNC_REMOVALS: [&str; 3] = [
+    "DELETE FROM directory_devices WHERE tenant_id = $1 AND autopilot_device_id IN \
+     (SELECT id FROM devices WHERE tenant_id = $1 AND pending_removal = 1)",
+    "DELETE FROM hashes WHERE tenant_id = $1 AND id IN \
+     (SELECT hash_id FROM devices WHERE tenant_id = $1 AND pending_removal = 1) \
+     AND NOT EXISTS (SELECT 1 FROM imported_devices i WHERE i.id = hashes.id)",
+    "DELETE FROM devices WHERE tenant_id = $1 AND pending_removal = 1",
+];
+
 /// Implements every storage trait of `hangar_core::store` for `$store`, which must provide
 /// `fn writer(&self) -> &sqlx::Pool<$db>`, `fn reader(&self) -> &sqlx::Pool<$db>`,
 /// `const CLAIM_JOB_SQL: &'static str` (binds: `$1` worker, `$2` lease until, `$3` now; returns
@@ -844,21 +855,10 @@ macro_rules! impl_store {
                     .await
                     .map_err(map_err)?;
                     let published = published.max(0) as u64;
-                    for sql in [
-                        "DELETE FROM directory_devices WHERE tenant_id = $1 AND autopilot_device_id IN \
-                         (SELECT id FROM devices WHERE tenant_id = $1 AND pending_removal = 1)",
-                        "DELETE FROM hashes WHERE tenant_id = $1 AND id IN \
-                         (SELECT hash_id FROM devices WHERE tenant_id = $1 AND pending_removal = 1) \
-                         AND NOT EXISTS (SELECT 1 FROM imported_devices i WHERE i.id = hashes.id)",
-                    ] {
-                        sqlx::query(sql).bind(&tenant).execute(&mut *tx).await.map_err(map_err)?;
+                    let mut removed = 0;
+                    for sql in $crate::SYNC_REMOVALS {
+                        removed = sqlx::query(sql).bind(&tenant).execute(&mut *tx).await.map_err(map_err)?.rows_affected();
                     }
-                    let removed = sqlx::query("DELETE FROM devices WHERE tenant_id = $1 AND pending_removal = 1")
-                        .bind(&tenant)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(map_err)?
-                        .rows_affected();
                     tx.commit().await.map_err(map_err)?;
                     Ok(SyncChanges { published, removed })
                 }
@@ -1075,6 +1075,7 @@ macro_rules! migrations {
             7 "devices_without_hash_index" "0007_devices_without_hash_index.sql",
             8 "keys_without_device_index" "0008_keys_without_device_index.sql",
             9 "compressed_hashes" "0009_compressed_hashes.sql",
+            10 "devices_by_tenant_and_id" "0010_devices_by_tenant_and_id.sql",
             100 "credentials" "0100_credentials.sql",
         )
     };

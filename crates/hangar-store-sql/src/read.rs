@@ -389,7 +389,7 @@ pub fn single<T>(mut rows: Vec<T>) -> StoreResult<Option<T>> {
 /// The owner of each registered key among a list; the caller appends the list's condition on
 /// `k.key`.
 pub const KEY_OWNER_SELECT: &str = "SELECT k.key, k.tenant_id, k.device_id, d.import_id \
-     FROM device_keys k JOIN devices d ON d.id = k.device_id WHERE ";
+     FROM device_keys k JOIN devices d ON d.tenant_id = k.tenant_id AND d.id = k.device_id WHERE ";
 
 /// A registered identity key and the registration that holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -186,12 +186,16 @@ mod tests {
     use hangar_core::model::{AutopilotDevice, PageRequest, RegistrationSource, TenantId};
     use hangar_core::store::{DeviceStore, SyncStore};
 
-    /// A device row as migrations 0001 – 0004 stored it, `published` or not.
-    async fn insert_v4_device(pool: &SqlitePool, d: &AutopilotDevice, published: bool) {
-        let columns = concat!(
-            hangar_store_sql::stored_device_columns!(),
-            ", published, pending_removal"
-        );
+    /// A device row as an earlier schema stored it: `last` names its two last columns (0001 – 0004:
+    /// `published, pending_removal`; 0005 – 0009: `publish_generation, pending_removal`), `values`
+    /// gives them.
+    async fn insert_old_device(
+        pool: &SqlitePool,
+        d: &AutopilotDevice,
+        last: &str,
+        values: [i64; 2],
+    ) {
+        let columns = format!("{}, {last}", hangar_store_sql::stored_device_columns!());
         let placeholders = vec!["?"; 36].join(", ");
         sqlx::query(&format!(
             "INSERT INTO devices ({columns}) VALUES ({placeholders})"
@@ -230,8 +234,8 @@ mod tests {
         .bind(None::<String>)
         .bind(0i64)
         .bind(0i64)
-        .bind(i64::from(published))
-        .bind(0i64)
+        .bind(values[0])
+        .bind(values[1])
         .execute(pool)
         .await
         .expect("insert device");
@@ -317,8 +321,9 @@ mod tests {
         let mut waiting =
             AutopilotDevice::new(tenant, RegistrationSource::Partner, "partner:p".into(), now);
         waiting.serial_number = "WAITING-1".into();
-        insert_v4_device(&old, &listed, true).await;
-        insert_v4_device(&old, &waiting, false).await;
+        let v4 = "published, pending_removal";
+        insert_old_device(&old, &listed, v4, [1, 0]).await;
+        insert_old_device(&old, &waiting, v4, [0, 0]).await;
         old.close().await;
 
         let store = SqliteStore::open(&path)
@@ -346,6 +351,108 @@ mod tests {
         let changes = store.apply_sync(&scope).await.expect("sync");
         assert_eq!((changes.published, changes.removed), (1, 0));
         let mut after = serials(store.list_devices(&scope, None, &page).await.expect("list"));
+        after.sort();
+        assert_eq!(after, ["LISTED-1", "WAITING-1"]);
+        store.close().await;
+    }
+
+    /// Migration 0010 re-keys devices by (tenant, id): every device keeps its place in the list and
+    /// in the sync, and the reads and the sync's removals find their rows by key.
+    #[tokio::test]
+    async fn migration_0010_keeps_every_device_and_finds_it_by_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("hangar.db");
+        let (old, tenant) = database_at(&path, 9).await;
+        sqlx::query("INSERT INTO sync_state (tenant_id, status) VALUES (?, 'unknown')")
+            .bind(tenant.to_string())
+            .execute(&old)
+            .await
+            .expect("sync state");
+        let now = time::OffsetDateTime::UNIX_EPOCH;
+        let device = |source, serial: &str| {
+            let mut d = AutopilotDevice::new(tenant, source, "admin:a".into(), now);
+            d.serial_number = serial.into();
+            d
+        };
+        let listed = device(RegistrationSource::Import, "LISTED-1");
+        let waiting = device(RegistrationSource::Partner, "WAITING-1");
+        let leaving = device(RegistrationSource::Import, "LEAVING-1");
+        let v9 = "publish_generation, pending_removal";
+        insert_old_device(&old, &listed, v9, [0, 0]).await;
+        insert_old_device(&old, &waiting, v9, [1, 0]).await;
+        insert_old_device(&old, &leaving, v9, [0, 1]).await;
+        old.close().await;
+
+        let store = SqliteStore::open(&path)
+            .await
+            .expect("migrate to the current schema");
+        let scope = authorize(&Principal::system("test"), tenant).expect("scope");
+        for d in [&listed, &waiting, &leaving] {
+            let read = store
+                .get_device_record(&scope, d.id)
+                .await
+                .expect("get")
+                .expect("the device is kept");
+            assert_eq!(
+                (read.serial_number.as_str(), read.source, read.published),
+                (d.serial_number.as_str(), d.source, d.id != waiting.id)
+            );
+        }
+
+        let plan = |sql: String, binds: Vec<String>| {
+            let store = &store;
+            async move {
+                let explain = format!("EXPLAIN QUERY PLAN {sql}");
+                let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
+                for b in binds {
+                    query = query.bind(b);
+                }
+                let rows = query.fetch_all(store.writer()).await.expect("plan");
+                rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ")
+            }
+        };
+        let by_id = plan(
+            format!(
+                "SELECT {} FROM devices WHERE tenant_id = $1 AND id = $2",
+                hangar_store_sql::DEVICE_COLUMNS
+            ),
+            vec![tenant.to_string(), listed.id.to_string()],
+        )
+        .await;
+        assert_eq!(
+            by_id.split("; ").next(),
+            Some("SEARCH devices USING PRIMARY KEY (tenant_id=? AND id=?)"),
+            "{by_id}"
+        );
+        for sql in hangar_store_sql::SYNC_REMOVALS {
+            let found = plan(sql.to_string(), vec![tenant.to_string()]).await;
+            let on_devices: Vec<&str> = found
+                .split("; ")
+                .filter(|step| step.contains(" devices "))
+                .collect();
+            assert!(
+                !on_devices.is_empty()
+                    && on_devices
+                        .iter()
+                        .all(|step| step.contains("devices_pending_removal")),
+                "{sql}: {found}"
+            );
+        }
+
+        let changes = store.apply_sync(&scope).await.expect("sync");
+        assert_eq!((changes.published, changes.removed), (1, 1));
+        let page = PageRequest {
+            top: 100,
+            skiptoken: None,
+        };
+        let mut after: Vec<String> = store
+            .list_devices(&scope, None, &page)
+            .await
+            .expect("list")
+            .items
+            .into_iter()
+            .map(|d| d.serial_number)
+            .collect();
         after.sort();
         assert_eq!(after, ["LISTED-1", "WAITING-1"]);
         store.close().await;
