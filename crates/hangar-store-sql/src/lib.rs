@@ -112,7 +112,7 @@ pub const SYNC_REMOVALS: [&str; 3] = [
      (SELECT id FROM devices WHERE tenant_id = $1 AND pending_removal = 1)",
     "DELETE FROM hashes WHERE tenant_id = $1 AND id IN \
      (SELECT hash_id FROM devices WHERE tenant_id = $1 AND pending_removal = 1) \
-     AND NOT EXISTS (SELECT 1 FROM imported_devices i WHERE i.id = hashes.id)",
+     AND NOT EXISTS (SELECT 1 FROM imported_devices i WHERE i.tenant_id = hashes.tenant_id AND i.id = hashes.id)",
     "DELETE FROM devices WHERE tenant_id = $1 AND pending_removal = 1",
 ];
 
@@ -458,7 +458,7 @@ macro_rules! impl_store {
                     free_keys(&mut *tx, &tenant, &id_text, &hash_id).await?;
                     sqlx::query(
                         "DELETE FROM hashes WHERE tenant_id = $1 AND id = $2 AND NOT EXISTS \
-                         (SELECT 1 FROM imported_devices i WHERE i.id = $2)",
+                         (SELECT 1 FROM imported_devices i WHERE i.tenant_id = $1 AND i.id = $2)",
                     )
                     .bind(&tenant)
                     .bind(&hash_id)

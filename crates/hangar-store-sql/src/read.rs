@@ -342,7 +342,7 @@ macro_rules! imported_select {
     () => {
         "SELECT i.id, i.tenant_id, i.import_id, i.seq, i.group_tag, i.serial_number, \
          i.product_key, i.assigned_user, i.status, i.device_registration_id, i.error_code, i.created, \
-         h.bytes, h.codec FROM imported_devices i JOIN hashes h ON h.id = i.id"
+         h.bytes, h.codec FROM imported_devices i JOIN hashes h ON h.tenant_id = i.tenant_id AND h.id = i.id"
     };
 }
 
