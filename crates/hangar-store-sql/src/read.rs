@@ -189,13 +189,14 @@ macro_rules! stored_device_columns {
 }
 
 /// A condition on a row of `devices`: it is in its tenant's list, i.e. its tenant's syncs have
-/// reached its publish generation (migration 0005).
+/// reached its publish generation (migration 0005). Generation 0 (a tenant's own imports) is
+/// listed from the start, and says so without looking up the tenant's generation.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! published {
     () => {
-        "devices.publish_generation <= \
-         (SELECT s.generation FROM sync_state s WHERE s.tenant_id = devices.tenant_id)"
+        "(devices.publish_generation = 0 OR devices.publish_generation <= \
+         (SELECT s.generation FROM sync_state s WHERE s.tenant_id = devices.tenant_id))"
     };
 }
 
