@@ -241,7 +241,8 @@ mod tests {
         .expect("insert device");
     }
 
-    /// A database at the schema of the first `migrations` migrations, with one tenant.
+    /// A database at the schema of the first `migrations` migrations, with one tenant and its sync
+    /// state.
     async fn database_at(path: &Path, migrations: usize) -> (SqlitePool, TenantId) {
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
@@ -262,6 +263,11 @@ mod tests {
             .execute(&pool)
             .await
             .expect("tenant");
+        sqlx::query("INSERT INTO sync_state (tenant_id, status) VALUES (?, 'unknown')")
+            .bind(tenant.to_string())
+            .execute(&pool)
+            .await
+            .expect("sync state");
         (pool, tenant)
     }
 
@@ -309,11 +315,6 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("hangar.db");
         let (old, tenant) = database_at(&path, 4).await;
-        sqlx::query("INSERT INTO sync_state (tenant_id, status) VALUES (?, 'unknown')")
-            .bind(tenant.to_string())
-            .execute(&old)
-            .await
-            .expect("sync state");
         let now = time::OffsetDateTime::UNIX_EPOCH;
         let mut listed =
             AutopilotDevice::new(tenant, RegistrationSource::Import, "admin:a".into(), now);
@@ -363,11 +364,6 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("hangar.db");
         let (old, tenant) = database_at(&path, 9).await;
-        sqlx::query("INSERT INTO sync_state (tenant_id, status) VALUES (?, 'unknown')")
-            .bind(tenant.to_string())
-            .execute(&old)
-            .await
-            .expect("sync state");
         let now = time::OffsetDateTime::UNIX_EPOCH;
         let device = |source, serial: &str| {
             let mut d = AutopilotDevice::new(tenant, source, "admin:a".into(), now);
