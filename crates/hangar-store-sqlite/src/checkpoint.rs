@@ -4,7 +4,12 @@
 //! processing time). A thread of its own runs a PASSIVE checkpoint instead every
 //! [`INTERVAL`] — it takes no lock a writer or reader needs — and the writer's own automatic
 //! checkpoint stays as a backstop at [`WRITER_BACKSTOP_PAGES`], should this thread fall behind.
+//!
+//! Around each checkpoint it also ends the read transactions that idle readers kept and that a
+//! commit made out of date (see `read`): those would stop the checkpoint at their snapshot and keep
+//! the WAL from starting over. Readers keep transactions only while this thread runs.
 
+use crate::read::Readers;
 use rusqlite::{Connection, OpenFlags};
 use std::path::PathBuf;
 use std::sync::{Arc, Weak};
@@ -20,16 +25,19 @@ pub const WRITER_BACKSTOP_PAGES: u32 = 65_536;
 pub struct Alive;
 
 /// Starts the checkpoint thread for the database at `path`, which runs while `alive` does.
-pub fn start(path: PathBuf) -> std::io::Result<Arc<Alive>> {
+pub fn start(path: PathBuf, readers: Arc<Readers>) -> std::io::Result<Arc<Alive>> {
     let alive = Arc::new(Alive);
     let watch = Arc::downgrade(&alive);
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
-        .spawn(move || run(&path, &watch))?;
+        .spawn(move || {
+            run(&path, &watch, &readers);
+            readers.keep_snapshots(false);
+        })?;
     Ok(alive)
 }
 
-fn run(path: &PathBuf, alive: &Weak<Alive>) {
+fn run(path: &PathBuf, alive: &Weak<Alive>, readers: &Readers) {
     let conn = match Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -40,10 +48,13 @@ fn run(path: &PathBuf, alive: &Weak<Alive>) {
             return;
         }
     };
+    readers.keep_snapshots(true);
     while alive.strong_count() > 0 {
         std::thread::sleep(INTERVAL);
+        readers.end_stale_snapshots();
         if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
             tracing::debug!(error = %e, "checkpoint skipped");
         }
+        readers.end_stale_snapshots();
     }
 }

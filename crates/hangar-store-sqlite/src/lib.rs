@@ -72,7 +72,11 @@ impl SqliteStore {
             .await
             .map_err(err)?;
         migrator().run(&writer).await.map_err(err)?;
-        let checkpoints = checkpoint::start(options.get_filename().to_path_buf()).map_err(err)?;
+        let checkpoints = checkpoint::start(
+            options.get_filename().to_path_buf(),
+            Arc::clone(&hot_readers),
+        )
+        .map_err(err)?;
         let readers = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(60))

@@ -4,24 +4,62 @@
 //! blocking pool, a few at a time: with more ranges in flight than cores they only take turns on
 //! the CPU and each needs a connection (and a page cache) of its own, which stretches the tail
 //! latency of all of them.
+//!
+//! A lookup by key keeps its connection's read transaction open for the next lookup while the
+//! database has not changed. Beginning and ending a read transaction costs more than the lookup's
+//! B-tree descent (two `fcntl` calls on the WAL index, the pager's setup and teardown). Whether
+//! anything changed is read from the start of the `-shm` file, the WAL index that SQLite itself
+//! reads to begin a transaction (<https://www.sqlite.org/walformat.html>): its header changes with
+//! every commit, by any connection of any process, and its backfill counter with every
+//! checkpoint. While those bytes are as they were when the transaction began, a new transaction
+//! would read exactly what the open one reads, so reusing it returns what a fresh one would.
+//!
+//! An open read transaction holds back checkpoints and the WAL's restart, so transactions are
+//! only kept while the checkpoint thread runs, which ends those of idle connections whose
+//! snapshot is out of date before and after each checkpoint ([`Readers::end_stale_snapshots`]).
 
 use hangar_core::store::{StoreError, StoreResult};
 use hangar_store_sql::{Cols, Decode, ReadKind, Sql};
 use rusqlite::{Connection, OpenFlags};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Ranges read at once.
 const RANGES: usize = 4;
 /// Idle connections kept for reuse (the ranges and the lookups on the runtime's threads); more
 /// are opened under load and closed after use.
 const IDLE: usize = 16;
+/// The bytes of the `-shm` file compared: the WAL-index header's two copies (48 bytes each) and
+/// the checkpoint's backfill counter (`nBackfill`, the 4 bytes after them). Readers' marks, which
+/// follow, change as readers come and go and say nothing about the data.
+const SHM_STATE: usize = 100;
+/// A kept read transaction is ended after this long even if nothing changed: a backstop only,
+/// as the WAL index cannot be replaced while this process has the database open.
+const MAX_AGE: Duration = Duration::from_secs(1);
+
+type ShmState = [u8; SHM_STATE];
+
+/// An open read transaction kept on an idle connection, and the WAL index when it began.
+#[derive(Debug)]
+struct Snapshot {
+    state: ShmState,
+    since: Instant,
+}
+
+#[derive(Debug)]
+struct Idle {
+    conn: Connection,
+    snapshot: Option<Snapshot>,
+}
 
 #[derive(Debug)]
 pub struct Readers {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Idle>>,
     /// Connections for [`ReadKind::Bulk`]: not memory-mapped, with a small page cache. Pages read
     /// through a mapping stay in the process's resident set (as page cache shared with the
     /// kernel), and so do those of a large page cache: an import of a million devices that read
@@ -30,10 +68,24 @@ pub struct Readers {
     /// through their pages once; the kernel's page cache serves them as well.
     idle_bulk: Mutex<Vec<Connection>>,
     ranges: tokio::sync::Semaphore,
+    /// The `-shm` file, opened at the first read (after the writer made the database WAL); None
+    /// when there is none, and then no read transaction is kept.
+    shm: OnceLock<Option<File>>,
+    /// Set while the checkpoint thread ends stale snapshots; read transactions are kept only then.
+    keep_snapshots: AtomicBool,
 }
 
 fn err(e: rusqlite::Error) -> StoreError {
     StoreError::Backend(e.to_string())
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Ends a kept read transaction; false when the connection could not, and should be dropped.
+fn end(conn: &Connection) -> bool {
+    conn.is_autocommit() || conn.execute_batch("COMMIT").is_ok()
 }
 
 impl Readers {
@@ -43,6 +95,8 @@ impl Readers {
             idle: Mutex::new(Vec::new()),
             idle_bulk: Mutex::new(Vec::new()),
             ranges: tokio::sync::Semaphore::new(RANGES),
+            shm: OnceLock::new(),
+            keep_snapshots: AtomicBool::new(false),
         })
     }
 
@@ -67,25 +121,108 @@ impl Readers {
         Ok(conn)
     }
 
+    /// Lets lookups keep their read transactions (or stops them); the checkpoint thread turns it
+    /// on once it runs, as it is what ends the stale ones.
+    pub fn keep_snapshots(&self, on: bool) {
+        self.keep_snapshots.store(on, Ordering::Release);
+        if !on {
+            self.end_snapshots(|_| true);
+        }
+    }
+
+    /// The WAL index's state now; None without a `-shm` file or when it cannot be read.
+    fn shm_state(&self) -> Option<ShmState> {
+        let shm = self.shm.get_or_init(|| {
+            let mut name = self.path.clone().into_os_string();
+            name.push("-shm");
+            File::open(name).ok()
+        });
+        let mut state = [0u8; SHM_STATE];
+        shm.as_ref()?.read_exact_at(&mut state, 0).ok()?;
+        Some(state)
+    }
+
+    /// Ends the read transactions of idle connections that a commit or a checkpoint made out of
+    /// date, so that they hold back neither the checkpoint nor the WAL's restart.
+    pub fn end_stale_snapshots(&self) {
+        let now = self.shm_state();
+        self.end_snapshots(|s| Some(s.state) != now || s.since.elapsed() >= MAX_AGE);
+    }
+
+    fn end_snapshots(&self, stale: impl Fn(&Snapshot) -> bool) {
+        let mut idle = lock(&self.idle);
+        idle.retain_mut(|i| match &i.snapshot {
+            Some(s) if stale(s) => {
+                i.snapshot = None;
+                end(&i.conn)
+            }
+            _ => true,
+        });
+    }
+
     fn with<R>(
         &self,
         kind: ReadKind,
         f: impl FnOnce(&Connection) -> StoreResult<R>,
     ) -> StoreResult<R> {
-        let pool = if kind == ReadKind::Bulk {
-            &self.idle_bulk
+        if kind == ReadKind::Bulk {
+            let taken = lock(&self.idle_bulk).pop();
+            let conn = match taken {
+                Some(conn) => conn,
+                None => self.open(kind)?,
+            };
+            let out = f(&conn);
+            let mut idle = lock(&self.idle_bulk);
+            if idle.len() < IDLE {
+                idle.push(conn);
+            }
+            return out;
+        }
+        // Read before the transaction begins: a commit in between then shows as a change at the
+        // next lookup, never the other way round.
+        let now = if self.keep_snapshots.load(Ordering::Acquire) {
+            self.shm_state()
         } else {
-            &self.idle
+            None
         };
-        let taken = pool.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let conn = match taken {
-            Some(conn) => conn,
-            None => self.open(kind)?,
+        let taken = lock(&self.idle).pop();
+        let (conn, kept) = match taken {
+            Some(Idle { conn, snapshot }) => (conn, snapshot),
+            None => (self.open(kind)?, None),
+        };
+        let snapshot = match (kept, now) {
+            (Some(s), Some(now)) if s.state == now && s.since.elapsed() < MAX_AGE => Some(s),
+            (_, now) => {
+                if !end(&conn) {
+                    return Err(StoreError::Backend(
+                        "could not end a read transaction".into(),
+                    ));
+                }
+                match now {
+                    Some(state) => {
+                        conn.execute_batch("BEGIN").map_err(err)?;
+                        Some(Snapshot {
+                            state,
+                            since: Instant::now(),
+                        })
+                    }
+                    None => None,
+                }
+            }
         };
         let out = f(&conn);
-        let mut idle = pool.lock().unwrap_or_else(|e| e.into_inner());
+        let snapshot = match out {
+            Ok(_) => snapshot,
+            Err(_) => {
+                if !end(&conn) {
+                    return out;
+                }
+                None
+            }
+        };
+        let mut idle = lock(&self.idle);
         if idle.len() < IDLE {
-            idle.push(conn);
+            idle.push(Idle { conn, snapshot });
         }
         out
     }
@@ -184,5 +321,100 @@ mod tests {
         assert!(mmap_size(ReadKind::ByKey) > 0);
         assert!(mmap_size(ReadKind::Range) > 0);
         assert_eq!(mmap_size(ReadKind::Bulk), 0);
+    }
+
+    /// A WAL database with a table `t` of one row, its writer, and readers that keep snapshots.
+    fn wal_db(dir: &tempfile::TempDir) -> (Connection, Arc<Readers>) {
+        let path = dir.path().join("t.db");
+        let w = Connection::open(&path).expect("open");
+        w.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0; \
+             CREATE TABLE t (x); INSERT INTO t VALUES (1);",
+        )
+        .expect("create");
+        let readers = Readers::new(path);
+        readers.keep_snapshots(true);
+        (w, readers)
+    }
+
+    fn read_x(readers: &Readers) -> i64 {
+        readers
+            .with(ReadKind::ByKey, |c| {
+                c.query_row("SELECT max(x) FROM t", [], |r| r.get(0))
+                    .map_err(err)
+            })
+            .expect("read")
+    }
+
+    fn kept_transactions(readers: &Readers) -> usize {
+        lock(&readers.idle)
+            .iter()
+            .filter(|i| i.snapshot.is_some() && !i.conn.is_autocommit())
+            .count()
+    }
+
+    #[test]
+    fn a_kept_read_transaction_sees_every_commit_of_another_connection() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (w, readers) = wal_db(&dir);
+        assert_eq!(read_x(&readers), 1);
+        assert_eq!(
+            kept_transactions(&readers),
+            1,
+            "the lookup kept its transaction"
+        );
+        assert_eq!(read_x(&readers), 1);
+        for x in 2..20 {
+            w.execute("INSERT INTO t VALUES (?1)", [x]).expect("insert");
+            assert_eq!(read_x(&readers), x, "the commit of {x} was not seen");
+        }
+        // A checkpoint rewrites no data, but moves readers off old WAL frames.
+        w.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .expect("checkpoint");
+        assert_eq!(read_x(&readers), 19);
+        w.execute("DELETE FROM t WHERE x > 1", []).expect("delete");
+        assert_eq!(read_x(&readers), 1);
+    }
+
+    #[test]
+    fn stale_idle_transactions_are_ended_so_a_checkpoint_completes() {
+        let checkpoint = |w: &Connection| -> (i64, i64) {
+            w.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(1)?, r.get(2)?))
+            })
+            .expect("checkpoint")
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (w, readers) = wal_db(&dir);
+        checkpoint(&w);
+        assert_eq!(read_x(&readers), 1);
+        w.execute_batch(
+            "WITH RECURSIVE n(v) AS (SELECT 2 UNION ALL SELECT v + 1 FROM n WHERE v < 5000) \
+             INSERT INTO t SELECT v FROM n;",
+        )
+        .expect("insert");
+        // The idle reader's snapshot predates the insert: the checkpoint stops before it.
+        let (log, done) = checkpoint(&w);
+        assert!(
+            done < log,
+            "checkpointed {done} of {log} frames past a kept snapshot"
+        );
+        readers.end_stale_snapshots();
+        assert_eq!(kept_transactions(&readers), 0);
+        let (log, done) = checkpoint(&w);
+        assert_eq!(done, log);
+        assert_eq!(read_x(&readers), 5000);
+    }
+
+    #[test]
+    fn without_the_checkpoint_thread_no_transaction_is_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (_w, readers) = wal_db(&dir);
+        assert_eq!(read_x(&readers), 1);
+        readers.keep_snapshots(false);
+        assert_eq!(kept_transactions(&readers), 0);
+        assert_eq!(read_x(&readers), 1);
+        assert_eq!(kept_transactions(&readers), 0);
+        assert!(lock(&readers.idle).iter().all(|i| i.conn.is_autocommit()));
     }
 }
