@@ -22,9 +22,9 @@ use hangar_core::store::{StoreError, StoreResult};
 use hangar_store_sql::{Cols, Decode, ReadKind, Sql};
 use rusqlite::{Connection, OpenFlags};
 use std::fs::File;
-use std::os::unix::fs::FileExt;
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -41,7 +41,83 @@ const SHM_STATE: usize = 100;
 /// as the WAL index cannot be replaced while this process has the database open.
 const MAX_AGE: Duration = Duration::from_secs(1);
 
-type ShmState = [u8; SHM_STATE];
+type ShmState = [u32; SHM_STATE / 4];
+
+/// The first page of the `-shm` file, mapped read-only, and a connection that keeps it there:
+/// SQLite truncates the file only when it opens a database that no connection of any process has
+/// open, and this one keeps it open (and so the mapping backed) as long as the mapping lives.
+#[derive(Debug)]
+struct WalIndex {
+    page: *const AtomicU32,
+    _anchor: Connection,
+}
+
+// SAFETY: the mapping is read-only, read through atomics, and unmapped only on drop.
+unsafe impl Send for WalIndex {}
+unsafe impl Sync for WalIndex {}
+
+const PAGE: usize = 4096;
+
+impl WalIndex {
+    /// Maps the index of the database `anchor` has open, once `anchor` has read in WAL mode.
+    fn map(anchor: Connection, path: &std::path::Path) -> Option<WalIndex> {
+        let mode: String = anchor
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .ok()?;
+        // The schema read maps the WAL index (and grows the file to its first 32 KiB region).
+        anchor
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .ok()?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return None;
+        }
+        let mut name = path.to_path_buf().into_os_string();
+        name.push("-shm");
+        let file = File::open(name).ok()?;
+        if file.metadata().ok()?.len() < PAGE as u64 {
+            return None;
+        }
+        // SAFETY: a shared read-only mapping of one page of a file at least that long, which
+        // stays that long while `anchor` is open (see above).
+        let page = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                PAGE,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        if page == libc::MAP_FAILED {
+            return None;
+        }
+        Some(WalIndex {
+            page: page as *const AtomicU32,
+            _anchor: anchor,
+        })
+    }
+
+    fn state(&self) -> ShmState {
+        // Other processes write these words while they are read: atomics, as SQLite's own reads
+        // of the header are; a torn copy only reads as a change.
+        std::array::from_fn(|i| {
+            // SAFETY: i < SHM_STATE / 4 words, inside the mapped page, 4-byte aligned.
+            unsafe { (*self.page.add(i)).load(Ordering::Acquire) }
+        })
+    }
+}
+
+impl Drop for WalIndex {
+    fn drop(&mut self) {
+        // SAFETY: the page mapped in `map`, unmapped once.
+        unsafe {
+            libc::munmap(self.page as *mut libc::c_void, PAGE);
+        }
+    }
+}
 
 /// An open read transaction kept on an idle connection, and the WAL index when it began.
 #[derive(Debug)]
@@ -68,9 +144,9 @@ pub struct Readers {
     /// through their pages once; the kernel's page cache serves them as well.
     idle_bulk: Mutex<Vec<Connection>>,
     ranges: tokio::sync::Semaphore,
-    /// The `-shm` file, opened at the first read (after the writer made the database WAL); None
+    /// The WAL index, mapped at the first read (after the writer made the database WAL); None
     /// when there is none, and then no read transaction is kept.
-    shm: OnceLock<Option<File>>,
+    wal_index: OnceLock<Option<WalIndex>>,
     /// Set while the checkpoint thread ends stale snapshots; read transactions are kept only then.
     keep_snapshots: AtomicBool,
 }
@@ -95,7 +171,7 @@ impl Readers {
             idle: Mutex::new(Vec::new()),
             idle_bulk: Mutex::new(Vec::new()),
             ranges: tokio::sync::Semaphore::new(RANGES),
-            shm: OnceLock::new(),
+            wal_index: OnceLock::new(),
             keep_snapshots: AtomicBool::new(false),
         })
     }
@@ -130,16 +206,13 @@ impl Readers {
         }
     }
 
-    /// The WAL index's state now; None without a `-shm` file or when it cannot be read.
+    /// The WAL index's state now; None when it could not be mapped.
     fn shm_state(&self) -> Option<ShmState> {
-        let shm = self.shm.get_or_init(|| {
-            let mut name = self.path.clone().into_os_string();
-            name.push("-shm");
-            File::open(name).ok()
+        let index = self.wal_index.get_or_init(|| {
+            let anchor = self.open(ReadKind::Bulk).ok()?;
+            WalIndex::map(anchor, &self.path)
         });
-        let mut state = [0u8; SHM_STATE];
-        shm.as_ref()?.read_exact_at(&mut state, 0).ok()?;
-        Some(state)
+        Some(index.as_ref()?.state())
     }
 
     /// Ends the read transactions of idle connections that a commit or a checkpoint made out of
