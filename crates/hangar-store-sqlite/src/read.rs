@@ -20,9 +20,7 @@
 
 use hangar_core::store::{StoreError, StoreResult};
 use hangar_store_sql::{Cols, Decode, ReadKind, Sql};
-use rusqlite::{Connection, OpenFlags};
-use std::fs::File;
-use std::os::fd::AsRawFd;
+use rusqlite::{ffi, Connection, OpenFlags};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -38,84 +36,77 @@ const IDLE: usize = 16;
 /// follow, change as readers come and go and say nothing about the data.
 const SHM_STATE: usize = 100;
 /// A kept read transaction is ended after this long even if nothing changed: a backstop only,
-/// as the WAL index cannot be replaced while this process has the database open.
+/// as the WAL index is not reset while a connection of this process has the database open.
 const MAX_AGE: Duration = Duration::from_secs(1);
 
 type ShmState = [u32; SHM_STATE / 4];
 
-/// The first page of the `-shm` file, mapped read-only, and a connection that keeps it there:
-/// SQLite truncates the file only when it opens a database that no connection of any process has
-/// open, and this one keeps it open (and so the mapping backed) as long as the mapping lives.
+/// The WAL index as SQLite maps it for `anchor`, the connection that keeps it mapped: asked of
+/// SQLite's own VFS (`xShmMap` on the connection's file), because opening the `-shm` file apart
+/// from SQLite and closing it again would release every POSIX lock this process holds on it,
+/// SQLite's included, and let another process reset the index under this one's connections.
 #[derive(Debug)]
 struct WalIndex {
-    page: *const AtomicU32,
+    header: *const AtomicU32,
     _anchor: Connection,
 }
 
-// SAFETY: the mapping is read-only, read through atomics, and unmapped only on drop.
+// SAFETY: the index is only read, through atomics; `_anchor` (which keeps the mapping alive) is
+// never used after `map` and is dropped with the index.
 unsafe impl Send for WalIndex {}
 unsafe impl Sync for WalIndex {}
 
-const PAGE: usize = 4096;
+/// The size of the WAL index's regions (SQLite's `WALINDEX_PGSZ`).
+const REGION: i32 = 32 * 1024;
 
 impl WalIndex {
-    /// Maps the index of the database `anchor` has open, once `anchor` has read in WAL mode.
-    fn map(anchor: Connection, path: &std::path::Path) -> Option<WalIndex> {
+    /// The index of the database `anchor` has open; None unless it is in WAL mode.
+    fn map(anchor: Connection) -> Option<WalIndex> {
         let mode: String = anchor
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .ok()?;
-        // The schema read maps the WAL index (and grows the file to its first 32 KiB region).
+        if !mode.eq_ignore_ascii_case("wal") {
+            return None;
+        }
+        // A read maps the index's first region.
         anchor
             .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
                 r.get::<_, i64>(0)
             })
             .ok()?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return None;
-        }
-        let mut name = path.to_path_buf().into_os_string();
-        name.push("-shm");
-        let file = File::open(name).ok()?;
-        if file.metadata().ok()?.len() < PAGE as u64 {
-            return None;
-        }
-        // SAFETY: a shared read-only mapping of one page of a file at least that long, which
-        // stays that long while `anchor` is open (see above).
-        let page = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                PAGE,
-                libc::PROT_READ,
-                libc::MAP_SHARED,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        if page == libc::MAP_FAILED {
-            return None;
+        let mut region: *mut std::ffi::c_void = std::ptr::null_mut();
+        // SAFETY: the connection's own file and its VFS methods, as SQLite's pager calls them;
+        // with `bExtend` 0 `xShmMap` only returns the region already mapped.
+        unsafe {
+            let mut file: *mut ffi::sqlite3_file = std::ptr::null_mut();
+            let rc = ffi::sqlite3_file_control(
+                anchor.handle(),
+                c"main".as_ptr(),
+                ffi::SQLITE_FCNTL_FILE_POINTER,
+                (&mut file as *mut *mut ffi::sqlite3_file).cast(),
+            );
+            if rc != ffi::SQLITE_OK || file.is_null() || (*file).pMethods.is_null() {
+                return None;
+            }
+            let methods = &*(*file).pMethods;
+            let shm_map = methods.xShmMap.filter(|_| methods.iVersion >= 2)?;
+            if shm_map(file, 0, REGION, 0, &mut region) != ffi::SQLITE_OK || region.is_null() {
+                return None;
+            }
         }
         Some(WalIndex {
-            page: page as *const AtomicU32,
+            header: region as *const AtomicU32,
             _anchor: anchor,
         })
     }
 
     fn state(&self) -> ShmState {
-        // Other processes write these words while they are read: atomics, as SQLite's own reads
-        // of the header are; a torn copy only reads as a change.
+        // Other connections write these words while they are read: atomics, as SQLite's own
+        // reads of the header are; a torn copy only reads as a change.
         std::array::from_fn(|i| {
-            // SAFETY: i < SHM_STATE / 4 words, inside the mapped page, 4-byte aligned.
-            unsafe { (*self.page.add(i)).load(Ordering::Acquire) }
+            // SAFETY: i < SHM_STATE / 4 words, inside the mapped region, which is page-aligned.
+            unsafe { (*self.header.add(i)).load(Ordering::Acquire) }
         })
-    }
-}
-
-impl Drop for WalIndex {
-    fn drop(&mut self) {
-        // SAFETY: the page mapped in `map`, unmapped once.
-        unsafe {
-            libc::munmap(self.page as *mut libc::c_void, PAGE);
-        }
     }
 }
 
@@ -208,10 +199,9 @@ impl Readers {
 
     /// The WAL index's state now; None when it could not be mapped.
     fn shm_state(&self) -> Option<ShmState> {
-        let index = self.wal_index.get_or_init(|| {
-            let anchor = self.open(ReadKind::Bulk).ok()?;
-            WalIndex::map(anchor, &self.path)
-        });
+        let index = self
+            .wal_index
+            .get_or_init(|| WalIndex::map(self.open(ReadKind::Bulk).ok()?));
         Some(index.as_ref()?.state())
     }
 
@@ -489,5 +479,28 @@ mod tests {
         assert_eq!(read_x(&readers), 1);
         assert_eq!(kept_transactions(&readers), 0);
         assert!(lock(&readers.idle).iter().all(|i| i.conn.is_autocommit()));
+    }
+
+    #[test]
+    fn the_wal_index_is_read_through_sqlites_own_mapping() {
+        // Closing a descriptor of the -shm file opened apart from SQLite would drop every POSIX
+        // lock this process holds on it; SQLite keeps one descriptor per file and process.
+        let shm_descriptors = |dir: &std::path::Path| {
+            std::fs::read_dir("/proc/self/fd")
+                .expect("/proc/self/fd")
+                .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                .filter(|target| target.starts_with(dir) && target.ends_with("t.db-shm"))
+                .count()
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (w, readers) = wal_db(&dir);
+        let dir = dir.path().canonicalize().expect("canonical");
+        assert_eq!(shm_descriptors(&dir), 1);
+        assert_eq!(read_x(&readers), 1);
+        assert!(readers.shm_state().is_some(), "the index was mapped");
+        assert_eq!(kept_transactions(&readers), 1);
+        assert_eq!(shm_descriptors(&dir), 1);
+        drop(w);
+        assert_eq!(shm_descriptors(&dir), 1, "the readers' connections keep it");
     }
 }
