@@ -319,7 +319,8 @@ macro_rules! impl_store {
                     for (k, d) in keys {
                         key_rows.push_row([k.into(), d.id.to_string().into(), tenant.as_str().into()]);
                     }
-                    <$store>::insert_rows(&mut *tx, &[device_rows, hash_rows, key_rows]).await?;
+                    // Keys first: a taken key refuses the commit before anything else is written.
+                    <$store>::insert_rows(&mut *tx, &[key_rows, device_rows, hash_rows]).await?;
                     <$store>::record_outcomes(&mut *tx, &tenant, outcomes).await?;
                     tx.commit().await.map_err(map_err)
                 }

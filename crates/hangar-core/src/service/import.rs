@@ -223,6 +223,12 @@ impl<S: Store> Registry<S> {
     /// While chunk n commits (on the writer), chunk n+1 is read and planned (on the readers and
     /// this task). A plan made before the previous commit is safe: if chunk n took a key that
     /// chunk n+1 also claims, the UNIQUE index refuses chunk n+1's commit and it is planned again.
+    ///
+    /// For the same reason a chunk is first planned without looking up who owns its identity
+    /// keys, as if none were registered: most imports register new devices, and the commit's
+    /// inserts find a taken key anyway, in the B-tree descent they make regardless. A refused
+    /// commit is planned again with the owners (806, 808, duplicates), and so are the chunks after
+    /// it: an import of devices that are already registered tends to be one throughout.
     async fn process_import(
         &self,
         sys: &SystemScope,
@@ -235,6 +241,7 @@ impl<S: Store> Registry<S> {
         let limit = self.config.import_chunk.max(1);
         let mut rows = self.store.unknown_rows(scope, import_id, -1, limit).await?;
         let mut plan = None;
+        let mut owners = Owners::Assumed;
         while let Some(last) = rows.last() {
             let after = last.seq;
             let candidates = import_candidates(&rows);
@@ -244,7 +251,7 @@ impl<S: Store> Registry<S> {
                 let (this, scope) = (self.clone(), scope.clone());
                 let (import_id, requested_by) = (import_id.to_string(), requested_by.to_string());
                 tokio::spawn(async move {
-                    this.read_and_plan(&scope, &import_id, &requested_by, after, limit)
+                    this.read_and_plan(&scope, &import_id, &requested_by, after, limit, owners)
                         .await
                 })
             };
@@ -255,13 +262,15 @@ impl<S: Store> Registry<S> {
                     requested_by,
                     Some(import_id),
                     &candidates,
-                    plan.take(),
+                    plan.take().ok_or(owners),
                 )
                 .await;
             let next = next
                 .await
                 .map_err(|e| StoreError::Backend(format!("the planning task failed: {e}")))?;
-            committed?;
+            if committed?.collided {
+                owners = Owners::LookedUp;
+            }
             let until = self.now() + self.config.job_lease;
             if !self.store.heartbeat_job(sys, job.id, worker, until).await? {
                 return Ok(false);
@@ -279,6 +288,7 @@ impl<S: Store> Registry<S> {
         requested_by: &str,
         after_seq: i64,
         limit: usize,
+        owners: Owners,
     ) -> CoreResult<(Vec<ImportedDevice>, Option<Plan>)> {
         let rows = self
             .store
@@ -294,6 +304,7 @@ impl<S: Store> Registry<S> {
                 requested_by,
                 Some(import_id),
                 &import_candidates(&rows),
+                owners,
             )
             .await?;
         Ok((rows, Some(plan)))
@@ -309,12 +320,21 @@ impl<S: Store> Registry<S> {
         import_id: Option<&str>,
         candidates: &[Candidate<'_>],
     ) -> CoreResult<Vec<Result<DeviceId, ZtdError>>> {
-        self.commit_plan(scope, source, registered_by, import_id, candidates, None)
-            .await
+        let committed = self
+            .commit_plan(
+                scope,
+                source,
+                registered_by,
+                import_id,
+                candidates,
+                Err(Owners::LookedUp),
+            )
+            .await?;
+        Ok(committed.results)
     }
 
-    /// Commits `planned` (made earlier for these candidates) or a fresh plan, planning again
-    /// after every key collision.
+    /// Commits `planned` (a plan made earlier for these candidates, or how to make the first),
+    /// planning again with the keys' owners after every key collision.
     async fn commit_plan(
         &self,
         scope: &TenantScope,
@@ -322,14 +342,14 @@ impl<S: Store> Registry<S> {
         registered_by: &str,
         import_id: Option<&str>,
         candidates: &[Candidate<'_>],
-        mut planned: Option<Plan>,
-    ) -> CoreResult<Vec<Result<DeviceId, ZtdError>>> {
+        mut planned: Result<Plan, Owners>,
+    ) -> CoreResult<Committed> {
         let mut last = None;
-        for _ in 0..8 {
-            let plan = match planned.take() {
-                Some(plan) => plan,
-                None => {
-                    self.plan(scope, source, registered_by, import_id, candidates)
+        for attempt in 0..8 {
+            let plan = match std::mem::replace(&mut planned, Err(Owners::LookedUp)) {
+                Ok(plan) => plan,
+                Err(owners) => {
+                    self.plan(scope, source, registered_by, import_id, candidates, owners)
                         .await?
                 }
             };
@@ -338,7 +358,12 @@ impl<S: Store> Registry<S> {
                 .commit_registrations(scope, &plan.devices, &plan.outcomes)
                 .await
             {
-                Ok(()) => return Ok(plan.results),
+                Ok(()) => {
+                    return Ok(Committed {
+                        results: plan.results,
+                        collided: attempt > 0,
+                    })
+                }
                 Err(StoreError::UniqueViolation(m)) => last = Some(m),
                 Err(e) => return Err(e.into()),
             }
@@ -356,6 +381,7 @@ impl<S: Store> Registry<S> {
         registered_by: &str,
         import_id: Option<&str>,
         candidates: &[Candidate<'_>],
+        owners: Owners,
     ) -> CoreResult<Plan> {
         let now = self.now();
         let decoded: Vec<Result<(AutopilotDevice, Vec<String>), ZtdError>> = candidates
@@ -367,13 +393,16 @@ impl<S: Store> Registry<S> {
             .filter_map(|d| d.as_ref().ok())
             .flat_map(|(_, k)| k.iter().cloned())
             .collect();
-        let owners: HashMap<String, KeyOwner> = self
-            .store
-            .lookup_keys(scope, &all_keys)
-            .await?
-            .into_iter()
-            .map(|o| (o.key.clone(), o))
-            .collect();
+        let owners: HashMap<String, KeyOwner> = match owners {
+            Owners::Assumed => HashMap::new(),
+            Owners::LookedUp => self
+                .store
+                .lookup_keys(scope, &all_keys)
+                .await?
+                .into_iter()
+                .map(|o| (o.key.clone(), o))
+                .collect(),
+        };
 
         let mut plan = Plan {
             devices: Vec::new(),
@@ -423,6 +452,21 @@ impl<S: Store> Registry<S> {
         }
         Ok(plan)
     }
+}
+
+/// How a plan learns who already owns its identity keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owners {
+    /// Nobody, as far as the plan knows: the commit's UNIQUE index checks.
+    Assumed,
+    /// Looked up before planning.
+    LookedUp,
+}
+
+/// A committed plan's results, and whether a key collision made it plan again first.
+struct Committed {
+    results: Vec<Result<DeviceId, ZtdError>>,
+    collided: bool,
 }
 
 fn import_candidates(rows: &[ImportedDevice]) -> Vec<Candidate<'_>> {
