@@ -508,6 +508,52 @@ pub async fn duplicates_across_chunks_of_one_import_keep_the_first<S: Store>(sto
     );
 }
 
+/// A chunk is first planned as if none of its devices were registered; the commit that meets a
+/// registered one is refused and planned again, and leaves nothing of itself behind.
+pub async fn registered_devices_met_in_later_chunks_fail_alone<S: Store>(store: S) {
+    let w = world(
+        store,
+        RegistryConfig {
+            import_chunk: 2,
+            ..RegistryConfig::default()
+        },
+    );
+    let t = tenant(&w.registry, "contoso").await;
+    let first = ["D1", "D2", "D3", "D4"].map(row).to_vec();
+    w.registry.import(&t, first).await.expect("import");
+    w.registry.run_jobs("w").await.expect("jobs");
+    let serials = ["N1", "N2", "N3", "D1", "N4", "N5", "D2", "N6"];
+    let rows = w
+        .registry
+        .import(&t, serials.map(row).to_vec())
+        .await
+        .expect("import");
+    w.registry.run_jobs("w").await.expect("jobs");
+    let st = states(&w.registry, &t, &rows).await;
+    let codes: Vec<i32> = st.iter().map(|s| s.error_code()).collect();
+    assert_eq!(codes, vec![0, 0, 0, 806, 0, 0, 806, 0]);
+    for (serial, s) in serials.iter().zip(&st) {
+        if let Some(id) = s.device_registration_id {
+            let d = w
+                .registry
+                .store()
+                .get_device(&t, id)
+                .await
+                .expect("get")
+                .expect("the registration of a complete row");
+            assert_eq!(&d.serial_number, serial);
+        }
+    }
+    assert_eq!(
+        w.registry
+            .store()
+            .count_devices(&t, false, None)
+            .await
+            .expect("count"),
+        10
+    );
+}
+
 pub async fn two_tenants_importing_one_device_concurrently_get_one_registration<S: Store>(
     store: S,
 ) {
@@ -1591,6 +1637,7 @@ macro_rules! conformance_tests {
             real_fixture_hashes_register,
             import_errors_carry_ztd_codes,
             duplicates_across_chunks_of_one_import_keep_the_first,
+            registered_devices_met_in_later_chunks_fail_alone,
             two_tenants_importing_one_device_concurrently_get_one_registration,
             another_tenants_objects_are_not_found,
             partner_registrations_and_deregistrations_wait_for_sync,
