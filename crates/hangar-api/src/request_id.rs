@@ -85,10 +85,7 @@ pub fn current() -> String {
 
 pub async fn middleware(mut req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
-    // A v4 id from the thread's generator: `new_v4` asks the kernel for each one.
-    let request_id = uuid::Builder::from_random_bytes(rand::random())
-        .into_uuid()
-        .to_string();
+    let request_id = uuid::Uuid::new_v4().to_string();
     let client_request_id = req
         .headers()
         .get(&CLIENT_REQUEST_ID)
