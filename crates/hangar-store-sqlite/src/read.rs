@@ -503,4 +503,40 @@ mod tests {
         drop(w);
         assert_eq!(shm_descriptors(&dir), 1, "the readers' connections keep it");
     }
+
+    #[test]
+    fn the_wal_starts_over_while_lookups_keep_transactions() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (w, readers) = wal_db(&dir);
+        let wal = dir.path().join("t.db-wal");
+        let frames_after = |commits: i64| {
+            for x in 0..commits {
+                w.execute("INSERT INTO t VALUES (?1)", [x]).expect("insert");
+                // Lookups on two connections at once, as on two runtime threads.
+                readers
+                    .with(ReadKind::ByKey, |_| {
+                        read_x(&readers);
+                        Ok(())
+                    })
+                    .expect("read");
+                if x % 10 == 9 {
+                    // What the checkpoint thread does every interval.
+                    readers.end_stale_snapshots();
+                    w.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                        .expect("checkpoint");
+                    readers.end_stale_snapshots();
+                }
+            }
+            std::fs::metadata(&wal).expect("wal").len() / 4120
+        };
+        let early = frames_after(50);
+        read_x(&readers);
+        assert!(kept_transactions(&readers) > 0);
+        let late = frames_after(500);
+        // Each commit appends a frame or two; a WAL that never started over would hold ~1,000.
+        assert!(
+            late <= early.max(40),
+            "the WAL grew from {early} to {late} frames"
+        );
+    }
 }
