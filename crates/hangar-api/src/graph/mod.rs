@@ -14,7 +14,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
-use axum::{Extension, Router};
+use axum::Router;
 pub use model::Version;
 
 /// Where a request sits: its API version and the externally visible base URL of that version.
@@ -52,11 +52,7 @@ impl<S: ApiStore> FromRequestParts<AppState<S>> for Ctx {
         parts: &mut Parts,
         state: &AppState<S>,
     ) -> Result<Self, Self::Rejection> {
-        let version = parts
-            .extensions
-            .get::<Version>()
-            .copied()
-            .unwrap_or(Version::V1);
+        let version = Version::of_path(parts.uri.path());
         let root = match &state.config.public_url {
             Some(u) => u.trim_end_matches('/').to_string(),
             None => {
@@ -87,8 +83,10 @@ pub fn action_name(segment: &str) -> String {
         .unwrap_or(lower)
 }
 
+/// The Graph routes of one version, each under its `/v1.0` or `/beta` segment.
 pub fn routes<S: ApiStore>(version: Version) -> Router<AppState<S>> {
-    let dm = "/devicemanagement";
+    let dm = format!("/{}/devicemanagement", version.segment());
+    let root = format!("/{}", version.segment());
     Router::new()
         .route(
             &format!("{dm}/windowsautopilotdeviceidentities"),
@@ -131,9 +129,14 @@ pub fn routes<S: ApiStore>(version: Version) -> Router<AppState<S>> {
             &format!("{dm}/manageddevices/{{id}}"),
             get(directory::get_managed::<S>).delete(directory::delete_managed::<S>),
         )
-        .route("/devices", get(directory::list_directory::<S>))
-        .route("/devices/{id}", get(directory::get_directory::<S>))
-        .layer(Extension(version))
+        .route(
+            &format!("{root}/devices"),
+            get(directory::list_directory::<S>),
+        )
+        .route(
+            &format!("{root}/devices/{{id}}"),
+            get(directory::get_directory::<S>),
+        )
 }
 
 /// A GUID key from the path; a malformed key is 400 (as Graph answers).

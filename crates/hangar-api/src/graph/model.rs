@@ -21,6 +21,15 @@ impl Version {
             Version::Beta => "beta",
         }
     }
+
+    /// The version a routed path names (the request middleware has lower-cased it).
+    pub fn of_path(path: &str) -> Version {
+        if path.starts_with("/beta/") {
+            Version::Beta
+        } else {
+            Version::V1
+        }
+    }
 }
 
 /// ISO-8601 UTC with `Z`; a date that never happened is `0001-01-01T00:00:00Z`.
