@@ -1,10 +1,10 @@
 //! The outermost middleware: request ids, the path leniency (collapsed `/`), a log line per
 //! request, and the rendering of every 4xx/5xx under `/v1.0` and `/beta` as Graph error JSON.
 //!
-//! The log line is one event written after the response, not a span around the request: a span
-//! costs its fields' formatting and an enter and exit on every poll, about a tenth of the server's
-//! CPU per GET by id. The few events logged while a request runs (storage failures, panics) name
-//! its request id themselves, through [`current`].
+//! The log line is written after the response ([`crate::logging::request`]), not kept as a span
+//! around the request: a span costs its fields' formatting and an enter and exit on every poll,
+//! about a tenth of the server's CPU per GET by id. The few events logged while a request runs
+//! (storage failures, panics) name its request id themselves, through [`current`].
 
 use crate::error::{ApiError, GraphErrorBody};
 use axum::body::Body;
@@ -16,11 +16,10 @@ use axum::response::{IntoResponse, Response};
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
 pub const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("client-request-id");
 
-/// The ids of the current request (an extension of every request).
-#[derive(Debug, Clone)]
-pub struct RequestIds {
-    pub request_id: String,
-    pub client_request_id: String,
+/// The ids of the current request.
+struct RequestIds<'a> {
+    request_id: &'a str,
+    client_request_id: &'a str,
 }
 
 /// `/v1.0//deviceManagement/x/` → `/v1.0/deviceManagement/x`.
@@ -75,55 +74,59 @@ fn is_graph_path(path: &str) -> bool {
 }
 
 tokio::task_local! {
-    static CURRENT: String;
+    static CURRENT: uuid::Uuid;
 }
 
 /// The request id of the request being handled ("" outside of one), for log events.
 pub fn current() -> String {
-    CURRENT.try_with(String::clone).unwrap_or_default()
+    CURRENT
+        .try_with(|id| id.hyphenated().to_string())
+        .unwrap_or_default()
 }
 
 pub async fn middleware(mut req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let id = uuid::Uuid::new_v4();
+    let mut text = uuid::Uuid::encode_buffer();
+    let request_id = &*id.hyphenated().encode_lower(&mut text);
     let client_request_id = req
         .headers()
         .get(&CLIENT_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .filter(|v| !v.is_empty() && v.len() <= 200)
-        .map(str::to_string)
-        .unwrap_or_else(|| request_id.clone());
+        .map(str::to_string);
     if let Some(uri) = rewrite_uri(req.uri()) {
         *req.uri_mut() = uri;
     }
     let path = req.uri().path().to_string();
     let graph = is_graph_path(&path);
-    let ids = RequestIds {
-        request_id: request_id.clone(),
-        client_request_id: client_request_id.clone(),
-    };
-    req.extensions_mut().insert(ids.clone());
     let method = req.method().clone();
-    let mut res = CURRENT.scope(request_id.clone(), next.run(req)).await;
-    tracing::info!(
-        request_id = %request_id,
-        method = %method,
-        path = %path,
-        status = res.status().as_u16(),
-        elapsed_us = started.elapsed().as_micros() as u64,
-        "handled"
+    let mut res = CURRENT.scope(id, next.run(req)).await;
+    let status = res.status();
+    crate::logging::request(
+        request_id,
+        method.as_str(),
+        &path,
+        status.as_u16(),
+        started.elapsed().as_micros() as u64,
     );
 
-    let status = res.status();
+    let ids = RequestIds {
+        request_id,
+        client_request_id: client_request_id.as_deref().unwrap_or(request_id),
+    };
     if (status.is_client_error() || status.is_server_error()) && graph {
         res = render_graph_error(res, &ids);
     }
     let headers = res.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
+    if let Ok(v) = HeaderValue::from_str(ids.request_id) {
+        if client_request_id.is_none() {
+            headers.insert(CLIENT_REQUEST_ID, v.clone());
+        }
         headers.insert(REQUEST_ID, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&client_request_id) {
+    if let Some(v) = client_request_id.and_then(|v| HeaderValue::from_str(&v).ok()) {
         headers.insert(CLIENT_REQUEST_ID, v);
     }
     res
