@@ -46,6 +46,8 @@ pub struct Options {
     pub rounds: usize,
     /// Measure only GETs by id (`by-id`) or only pages (`page`), e.g. under a profiler.
     pub only: Option<String>,
+    /// Drive the app in process instead of over loopback (for profiling; prints no verdicts).
+    pub in_process: bool,
     /// The server's log filter (`hangar serve --log`).
     pub log: String,
     pub import_rows: usize,
@@ -496,6 +498,128 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unavailable".into())
 }
 
+/// `hangar serve`'s registry, state, job worker and app on the database at `db`, with a reader
+/// token of the seeded tenant and an admin token of a tenant for imports; the last part stops the
+/// worker and closes the store.
+async fn hangar_app(db: &Path) -> anyhow::Result<(axum::Router, (String, String), OnStop)> {
+    let store = SqliteStore::open(db).await?;
+    let registry = Registry::new(store.clone());
+    let system = Principal::system("bench");
+    let seeded = registry
+        .list_tenants(&system)
+        .await?
+        .into_iter()
+        .find(|t| t.primary_domain == SEED_DOMAIN)
+        .context("the seeded tenant is missing")?;
+    let scope = authorize(&system, seeded.id)?;
+    let reader = registry
+        .issue_token(&scope, Role::Reader, "bench", None)
+        .await?
+        .token;
+    // Imports go to a tenant of their own, so that polling its rows sees only them.
+    let other = registry
+        .create_tenant(
+            &system,
+            "Bench API Import",
+            "bench-api-import.onmicrosoft.com",
+        )
+        .await?;
+    let admin = registry
+        .issue_token(&authorize(&system, other.id)?, Role::Admin, "bench", None)
+        .await?
+        .token;
+    let state = AppState::new(registry.clone(), ApiConfig::default());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let workers = hangar_api::worker::spawn(
+        registry,
+        state.worker_wake.clone(),
+        stop_rx,
+        hangar_api::worker::WorkerConfig::default(),
+    );
+    state.wake_worker();
+    let on_stop: OnStop = Box::pin(async move {
+        let _ = stop_tx.send(true);
+        for w in workers {
+            let _ = w.await;
+        }
+        store.close().await;
+    });
+    Ok((hangar_api::app(state), (reader, admin), on_stop))
+}
+
+/// The app driven in process, one request at a time on one thread (`oneshot` through the
+/// router, no network): what the handlers themselves cost, apart from the kernel's share.
+fn in_process(opts: &Options, db: PathBuf, ids: &[String]) -> anyhow::Result<()> {
+    println!("  in process: one request at a time through the router, on a current-thread runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let (app, (reader, _), on_stop) = hangar_app(&db).await?;
+        let auth = format!("Bearer {reader}");
+        let mut rng = rand::thread_rng();
+        for (name, page) in [("by id", false), ("page", true)] {
+            if opts.only.as_deref() == Some(if page { "by-id" } else { "page" }) {
+                continue;
+            }
+            let (mut requests, mut bytes) = (0u64, 0usize);
+            let ends = Instant::now() + opts.warmup;
+            let mut started = None;
+            let (measured, cpu) = loop {
+                let now = Instant::now();
+                if started.is_none() && now >= ends {
+                    started = Some((now, process_cpu()));
+                }
+                if let Some((at, cpu_at)) = started {
+                    if now - at >= opts.duration || requests >= opts.max_requests {
+                        break (now - at, process_cpu().saturating_sub(cpu_at));
+                    }
+                }
+                let uri = if page {
+                    let last = &ids[rng.gen_range(0..ids.len() - 100)];
+                    format!("{DEVICES}?$top=100&$skiptoken={}", encode_skiptoken(last))
+                } else {
+                    format!("{DEVICES}/{}", ids[rng.gen_range(0..ids.len())])
+                };
+                let req = axum::http::Request::get(uri)
+                    .header(header::HOST, "127.0.0.1")
+                    .header(header::AUTHORIZATION, &auth)
+                    .body(axum::body::Body::empty())?;
+                let res = tower::ServiceExt::oneshot(app.clone(), req).await?;
+                if !res.status().is_success() {
+                    bail!("in process: {name} answered {}", res.status());
+                }
+                let body = res.into_body().collect().await?.to_bytes();
+                if started.is_some() {
+                    requests += 1;
+                    bytes += body.len();
+                }
+            };
+            let n = requests.max(1) as f64;
+            println!(
+                "  {name:<10} {:>8.0} req/s  {:>7.1} us/request  process CPU {:>7.1} us/request  ({requests} requests, {} B/response)",
+                n / measured.as_secs_f64().max(1e-9),
+                measured.as_secs_f64() * 1e6 / n,
+                cpu.as_secs_f64() * 1e6 / n,
+                bytes / requests.max(1) as usize
+            );
+        }
+        on_stop.await;
+        anyhow::Ok(())
+    })
+}
+
+/// CPU time of the whole process so far (the blocking pool's and the log's threads included).
+fn process_cpu() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 pub fn run(opts: Options) -> anyhow::Result<()> {
     if opts.devices < 100 {
         bail!("--devices must be at least 100");
@@ -534,54 +658,17 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
         );
     }
 
+    if opts.in_process {
+        return in_process(&opts, db, &ids);
+    }
+
     // The Hangar server: `hangar serve`'s registry, state, job worker and app on the copy.
     let (setup_tx, setup_rx) = std::sync::mpsc::channel();
     let db_path = db.clone();
     let server = Server::start(move || async move {
-        let store = SqliteStore::open(&db_path).await?;
-        let registry = Registry::new(store.clone());
-        let system = Principal::system("bench");
-        let seeded = registry
-            .list_tenants(&system)
-            .await?
-            .into_iter()
-            .find(|t| t.primary_domain == SEED_DOMAIN)
-            .context("the seeded tenant is missing")?;
-        let scope = authorize(&system, seeded.id)?;
-        let reader = registry
-            .issue_token(&scope, Role::Reader, "bench", None)
-            .await?
-            .token;
-        // Imports go to a tenant of their own, so that polling its rows sees only them.
-        let other = registry
-            .create_tenant(
-                &system,
-                "Bench API Import",
-                "bench-api-import.onmicrosoft.com",
-            )
-            .await?;
-        let admin = registry
-            .issue_token(&authorize(&system, other.id)?, Role::Admin, "bench", None)
-            .await?
-            .token;
-        let _ = setup_tx.send((reader, admin));
-        let state = AppState::new(registry.clone(), ApiConfig::default());
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let workers = hangar_api::worker::spawn(
-            registry,
-            state.worker_wake.clone(),
-            stop_rx,
-            hangar_api::worker::WorkerConfig::default(),
-        );
-        state.wake_worker();
-        let on_stop: OnStop = Box::pin(async move {
-            let _ = stop_tx.send(true);
-            for w in workers {
-                let _ = w.await;
-            }
-            store.close().await;
-        });
-        Ok((hangar_api::app(state), on_stop))
+        let (app, tokens, on_stop) = hangar_app(&db_path).await?;
+        let _ = setup_tx.send(tokens);
+        Ok((app, on_stop))
     })?;
     let (reader, admin) = setup_rx.recv()?;
     let addr = server.addr;

@@ -71,6 +71,10 @@ enum What {
         /// Measure only `by-id` or only `page` (for profiling; prints no verdicts).
         #[arg(long, value_parser = ["by-id", "page"])]
         only: Option<String>,
+        /// Drive the app in process, one request at a time through the router, without the
+        /// network: what the handlers themselves cost (for profiling; prints no verdicts).
+        #[arg(long)]
+        in_process: bool,
         /// The server's log filter, as `hangar serve --log` (default: its default, a line per
         /// request).
         #[arg(long, default_value = "info")]
@@ -114,6 +118,7 @@ fn main() -> anyhow::Result<()> {
             max_requests,
             rounds,
             only,
+            in_process,
             log,
             import_rows,
             client_threads,
@@ -127,6 +132,7 @@ fn main() -> anyhow::Result<()> {
             max_requests,
             rounds,
             only,
+            in_process,
             log,
             import_rows,
             client_threads: client_threads.max(1),
