@@ -121,12 +121,9 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
     }
     let headers = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(ids.request_id) {
-        if client_request_id.is_none() {
-            headers.insert(CLIENT_REQUEST_ID, v.clone());
-        }
         headers.insert(REQUEST_ID, v);
     }
-    if let Some(v) = client_request_id.and_then(|v| HeaderValue::from_str(&v).ok()) {
+    if let Ok(v) = HeaderValue::from_str(ids.client_request_id) {
         headers.insert(CLIENT_REQUEST_ID, v);
     }
     res
