@@ -41,6 +41,21 @@ impl Shared {
     fn lock(&self) -> MutexGuard<'_, Pending> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Appends a line to the buffer, waiting while it holds [`HOLD_AT`] bytes.
+    fn append(&self, line: &[u8]) {
+        let mut pending = self.lock();
+        while pending.bytes.len() >= HOLD_AT && !pending.closed {
+            pending = self
+                .changed
+                .wait(pending)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        pending.bytes.extend_from_slice(line);
+        if pending.bytes.len() >= FLUSH_AT {
+            self.changed.notify_all();
+        }
+    }
 }
 
 /// The `MakeWriter` of the subscriber: each event's line is appended to the shared buffer.
@@ -49,18 +64,7 @@ struct Buffered(Arc<Shared>);
 
 impl Write for Buffered {
     fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
-        let mut pending = self.0.lock();
-        while pending.bytes.len() >= HOLD_AT && !pending.closed {
-            pending = self
-                .0
-                .changed
-                .wait(pending)
-                .unwrap_or_else(|e| e.into_inner());
-        }
-        pending.bytes.extend_from_slice(line);
-        if pending.bytes.len() >= FLUSH_AT {
-            self.0.changed.notify_all();
-        }
+        self.0.append(line);
         Ok(line.len())
     }
 
@@ -120,7 +124,7 @@ fn write_out(shared: &Shared, mut out: impl Write + Send + 'static) {
 }
 
 /// The buffer of the logger [`init`] installed, for [`request`].
-static INSTALLED: OnceLock<Buffered> = OnceLock::new();
+static INSTALLED: OnceLock<Arc<Shared>> = OnceLock::new();
 
 /// The target whose level decides whether requests are logged (`--log hangar_api::request_id=warn`
 /// turns the lines off, as `warn` does).
@@ -144,7 +148,7 @@ pub fn request(request_id: &str, method: &str, path: &str, status: u16, elapsed_
         status,
         elapsed_us,
     );
-    let _ = out.clone().write(&line);
+    out.append(&line);
 }
 
 /// The text of [`request`]'s line at `now`.
@@ -243,7 +247,7 @@ pub fn init(filter: &str, out: impl Write + Send + 'static) -> Result<LogGuard, 
         .try_init()
         .map_err(|e| format!("the logger is already installed: {e}"))?;
     // Only one logger is ever installed (the line above fails for a second one).
-    let _ = INSTALLED.set(Buffered(Arc::clone(&shared)));
+    let _ = INSTALLED.set(Arc::clone(&shared));
     let thread = {
         let shared = Arc::clone(&shared);
         std::thread::Builder::new()
