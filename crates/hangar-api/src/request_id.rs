@@ -10,7 +10,6 @@ use crate::error::{ApiError, GraphErrorBody};
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode, Uri};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
@@ -84,7 +83,11 @@ pub fn current() -> String {
         .unwrap_or_default()
 }
 
-pub async fn middleware(mut req: Request, next: Next) -> Response {
+/// Serves `req` with `routes` (see [`crate::App`]).
+pub async fn middleware<S>(mut req: Request, routes: S) -> Response
+where
+    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible>,
+{
     let started = std::time::Instant::now();
     let id = uuid::Uuid::new_v4();
     let mut text = uuid::Uuid::encode_buffer();
@@ -102,7 +105,17 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let graph = is_graph_path(&path);
     let method = req.method().clone();
-    let mut res = CURRENT.scope(id, next.run(req)).await;
+    // A panicking handler answers 500 (rendered below) instead of closing the connection.
+    let served = std::panic::AssertUnwindSafe(tower::ServiceExt::oneshot(routes, req));
+    let mut res = CURRENT
+        .scope(id, async move {
+            match futures::FutureExt::catch_unwind(served).await {
+                Ok(Ok(res)) => res,
+                Ok(Err(never)) => match never {},
+                Err(panic) => panic_response(panic),
+            }
+        })
+        .await;
     let status = res.status();
     crate::logging::request(
         request_id,
@@ -168,7 +181,7 @@ fn render_graph_error(res: Response, ids: &RequestIds) -> Response {
 
 /// The answer to a panic inside a handler: a plain 500, rendered as Graph JSON by the middleware
 /// (the panic message goes to the log only).
-pub fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
     let detail = err
         .downcast_ref::<String>()
         .map(String::as_str)
@@ -189,21 +202,15 @@ mod tests {
     use axum::body::Body;
     use axum::http::Request;
     use http_body_util::BodyExt;
-    use tower::ServiceExt;
 
     /// What a handler logs names the request it serves: the id in the response's header.
     #[tokio::test]
     async fn events_inside_a_request_know_its_request_id() {
-        let app = axum::Router::new()
-            .route("/id", axum::routing::get(|| async { current() }))
-            .layer(axum::middleware::from_fn(super::middleware));
+        let routes = axum::Router::new().route("/id", axum::routing::get(|| async { current() }));
         let mut seen = Vec::new();
         for _ in 0..2 {
-            let res = app
-                .clone()
-                .oneshot(Request::get("/id").body(Body::empty()).expect("request"))
-                .await
-                .expect("response");
+            let req = Request::get("/id").body(Body::empty()).expect("request");
+            let res = super::middleware(req, routes.clone()).await;
             let header = res.headers()[&REQUEST_ID]
                 .to_str()
                 .expect("header")

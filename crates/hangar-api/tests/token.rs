@@ -158,23 +158,22 @@ async fn a_revoked_app_gets_no_tokens_and_its_tokens_get_401() {
 
 #[tokio::test]
 async fn a_panicking_handler_becomes_a_graph_500_without_details() {
-    let app = axum::Router::new()
-        .fallback_service(axum::Router::new().route(
-            "/v1.0/boom",
-            axum::routing::get(|| async {
-                let v: Vec<u8> = Vec::new();
-                // A deliberate out-of-bounds index.
-                #[allow(clippy::indexing_slicing)]
-                let b = v[3];
-                b.to_string()
-            }),
-        ))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            hangar_api::request_id::panic_response,
-        ))
-        .layer(axum::middleware::from_fn(
-            hangar_api::request_id::middleware,
-        ));
+    let routes = axum::Router::new().route(
+        "/v1.0/boom",
+        axum::routing::get(|| async {
+            let v: Vec<u8> = Vec::new();
+            // A deliberate out-of-bounds index.
+            #[allow(clippy::indexing_slicing)]
+            let b = v[3];
+            b.to_string()
+        }),
+    );
+    let app = tower::service_fn(move |req| {
+        let routes = routes.clone();
+        async move {
+            Ok::<_, std::convert::Infallible>(hangar_api::request_id::middleware(req, routes).await)
+        }
+    });
     let r = send(
         &app,
         Request::builder()

@@ -69,10 +69,18 @@ impl Server {
     /// Serves what `make` builds the way `hangar serve` does: a default multi-thread runtime
     /// (one worker per core), `axum::serve` with connect info, 127.0.0.1 on an ephemeral port.
     /// `make` runs inside that runtime; its second result runs after the server stopped.
-    fn start<F, Fut>(make: F) -> anyhow::Result<Server>
+    fn start<F, Fut, A>(make: F) -> anyhow::Result<Server>
     where
         F: FnOnce() -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = anyhow::Result<(axum::Router, OnStop)>>,
+        Fut: std::future::Future<Output = anyhow::Result<(A, OnStop)>>,
+        A: tower::Service<
+                axum::extract::Request,
+                Response = axum::response::Response,
+                Error = std::convert::Infallible,
+            > + Clone
+            + Send
+            + 'static,
+        A::Future: Send,
     {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -94,7 +102,9 @@ impl Server {
                     let _ = addr_tx.send(Ok(listener.local_addr()?));
                     axum::serve(
                         listener,
-                        app.into_make_service_with_connect_info::<SocketAddr>(),
+                        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                            SocketAddr,
+                        >(app),
                     )
                     .with_graceful_shutdown(async move {
                         let _ = stop_rx.await;
@@ -501,7 +511,7 @@ fn load_average() -> String {
 /// `hangar serve`'s registry, state, job worker and app on the database at `db`, with a reader
 /// token of the seeded tenant and an admin token of a tenant for imports; the last part stops the
 /// worker and closes the store.
-async fn hangar_app(db: &Path) -> anyhow::Result<(axum::Router, (String, String), OnStop)> {
+async fn hangar_app(db: &Path) -> anyhow::Result<(hangar_api::App, (String, String), OnStop)> {
     let store = SqliteStore::open(db).await?;
     let registry = Registry::new(store.clone());
     let system = Principal::system("bench");

@@ -4,8 +4,7 @@
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use axum::Router;
-use hangar_api::{ApiConfig, ApiStore, AppState};
+use hangar_api::{ApiConfig, ApiStore, App, AppState};
 use hangar_core::authz::{authorize, Principal, TenantScope};
 use hangar_core::credentials::Role;
 use hangar_core::service::{ManualClock, Registry, RegistryConfig};
@@ -24,7 +23,7 @@ pub struct Tenant {
 }
 
 pub struct Env<S = SqliteStore> {
-    pub app: Router,
+    pub app: App,
     pub state: AppState<S>,
     pub registry: Registry<S>,
     pub clock: Arc<ManualClock>,
@@ -280,7 +279,14 @@ pub fn addr(text: &str) -> SocketAddr {
     text.parse().expect("socket address")
 }
 
-pub async fn send(app: &Router, req: Request<Body>) -> Resp {
+pub async fn send<A>(app: &A, req: Request<Body>) -> Resp
+where
+    A: tower::Service<
+            Request<Body>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone,
+{
     let res = app.clone().oneshot(req).await.expect("infallible");
     let status = res.status();
     let headers = res.headers().clone();

@@ -193,7 +193,9 @@ async fn serve<S: ApiStore>(store: S, args: &ServeArgs) -> anyhow::Result<()> {
     );
     // Jobs left over from a previous run resume at once.
     state.wake_worker();
-    let app = hangar_api::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+        SocketAddr,
+    >(hangar_api::app(state));
 
     match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
