@@ -22,7 +22,7 @@ use hangar_core::store::{StoreError, StoreResult};
 use hangar_store_sql::{Cols, Decode, ReadKind, Sql};
 use rusqlite::{ffi, Connection, OpenFlags};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -121,6 +121,21 @@ struct Snapshot {
 struct Idle {
     conn: Connection,
     snapshot: Option<Snapshot>,
+    /// The thread that used the connection last ([`this_thread`]).
+    thread: u64,
+}
+
+/// A number for the calling thread, unique in the process.
+///
+/// A lookup takes the idle connection its thread used last, when there is one: a connection's
+/// page cache, statements and allocations are then still in that core's caches. Taking whichever
+/// came back last made the runtime's threads trade connections at almost every lookup.
+fn this_thread() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static THIS: u64 = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    THIS.with(|t| *t)
 }
 
 #[derive(Debug)]
@@ -248,9 +263,16 @@ impl Readers {
         } else {
             None
         };
-        let taken = lock(&self.idle).pop();
+        let thread = this_thread();
+        let taken = {
+            let mut idle = lock(&self.idle);
+            match idle.iter().rposition(|i| i.thread == thread) {
+                Some(own) => Some(idle.swap_remove(own)),
+                None => idle.pop(),
+            }
+        };
         let (conn, kept) = match taken {
-            Some(Idle { conn, snapshot }) => (conn, snapshot),
+            Some(Idle { conn, snapshot, .. }) => (conn, snapshot),
             None => (self.open(kind)?, None),
         };
         let snapshot = match (kept, now) {
@@ -285,7 +307,11 @@ impl Readers {
         };
         let mut idle = lock(&self.idle);
         if idle.len() < IDLE {
-            idle.push(Idle { conn, snapshot });
+            idle.push(Idle {
+                conn,
+                snapshot,
+                thread,
+            });
         }
         out
     }
@@ -467,6 +493,47 @@ mod tests {
         let (log, done) = checkpoint(&w);
         assert_eq!(done, log);
         assert_eq!(read_x(&readers), 5000);
+    }
+
+    #[test]
+    fn a_lookup_takes_the_connection_its_thread_used_last() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (_w, readers) = wal_db(&dir);
+        // A connection is told by its SQLite handle's address (compared, never dereferenced).
+        // SAFETY: `handle` only returns the pointer.
+        let id = |c: &Connection| unsafe { c.handle() } as usize;
+        let handle = |readers: &Readers| {
+            readers
+                .with(ReadKind::ByKey, |c| Ok(id(c)))
+                .expect("lookup")
+        };
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        std::thread::scope(|s| {
+            let shared = Arc::clone(&readers);
+            let other = s.spawn(move || {
+                shared
+                    .with(ReadKind::ByKey, |c| {
+                        held_tx.send(()).expect("send");
+                        done_rx.recv().expect("recv");
+                        Ok(id(c))
+                    })
+                    .expect("lookup")
+            });
+            held_rx.recv().expect("recv");
+            // The other thread holds a connection, so this one opens its own...
+            let mine = handle(&readers);
+            done_tx.send(()).expect("send");
+            let theirs = other.join().expect("join");
+            assert_ne!(mine, theirs);
+            // ...and gets it back, though the other thread's came back after it.
+            assert_eq!(
+                lock(&readers.idle).last().map(|i| id(&i.conn)),
+                Some(theirs)
+            );
+            assert_eq!(handle(&readers), mine);
+            assert_eq!(handle(&readers), mine);
+        });
     }
 
     #[test]
