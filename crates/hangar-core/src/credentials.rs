@@ -12,6 +12,7 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -145,34 +146,50 @@ pub fn app_token_name(client_id: &str) -> String {
 
 /// Hex SHA-256 of a token's text.
 pub fn token_hash(token: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(token.as_bytes());
-    let mut out = String::with_capacity(64);
-    for b in digest {
-        out.push(HEX[usize::from(b >> 4)] as char);
-        out.push(HEX[usize::from(b & 15)] as char);
+    TokenHash::of(token).as_str().to_string()
+}
+
+/// [`token_hash`] on the stack: every request computes one to find its token in the cache.
+struct TokenHash([u8; 64]);
+
+impl TokenHash {
+    fn of(token: &str) -> TokenHash {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let digest = Sha256::digest(token.as_bytes());
+        let mut out = [0u8; 64];
+        for (pair, b) in out.chunks_exact_mut(2).zip(digest) {
+            pair[0] = HEX[usize::from(b >> 4)];
+            pair[1] = HEX[usize::from(b & 15)];
+        }
+        TokenHash(out)
     }
-    out
+
+    fn as_str(&self) -> &str {
+        // Only hex digits were written.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 /// Tokens looked up recently, by hash, so that a request does not read its token from the
 /// database each time (see `RegistryConfig::token_cache_ttl`).
 #[derive(Debug, Default)]
 pub(crate) struct TokenCache {
-    entries: std::sync::Mutex<std::collections::HashMap<String, (AccessToken, std::time::Instant)>>,
+    /// Shared records: a request takes a reference, not a copy of the token's strings.
+    entries:
+        std::sync::Mutex<std::collections::HashMap<String, (Arc<AccessToken>, std::time::Instant)>>,
 }
 
 impl TokenCache {
     /// Tokens in use at once are few; a flood of distinct valid tokens only empties the cache.
     const MAX: usize = 10_000;
 
-    fn get(&self, hash: &str, ttl: Duration) -> Option<AccessToken> {
+    fn get(&self, hash: &str, ttl: Duration) -> Option<Arc<AccessToken>> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let (record, at) = entries.get(hash)?;
         (at.elapsed() < ttl).then(|| record.clone())
     }
 
-    fn put(&self, hash: String, record: AccessToken) {
+    fn put(&self, hash: String, record: Arc<AccessToken>) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= Self::MAX {
             entries.clear();
@@ -331,17 +348,19 @@ impl<S: Store + CredentialStore> Registry<S> {
         &self,
         token: &str,
     ) -> CoreResult<Result<Authenticated, AuthFailure>> {
-        let hash = token_hash(token.trim());
+        let hash = TokenHash::of(token.trim());
+        let hash = hash.as_str();
         let ttl = self.config().token_cache_ttl;
-        let record = match self.tokens.get(&hash, ttl) {
+        let record = match self.tokens.get(hash, ttl) {
             Some(record) => record,
             None => {
                 let sys = Self::credentials_scope()?;
-                let Some(record) = self.store().find_token(&sys, &hash).await? else {
+                let Some(record) = self.store().find_token(&sys, hash).await? else {
                     return Ok(Err(AuthFailure::Unknown));
                 };
+                let record = Arc::new(record);
                 if !ttl.is_zero() {
-                    self.tokens.put(hash, record.clone());
+                    self.tokens.put(hash.to_string(), Arc::clone(&record));
                 }
                 record
             }
@@ -359,7 +378,7 @@ impl<S: Store + CredentialStore> Registry<S> {
         Ok(Ok(Authenticated {
             tenant_id: record.tenant_id,
             role: record.role,
-            token_id: record.id,
+            token_id: record.id.clone(),
             principal,
         }))
     }
