@@ -103,6 +103,14 @@ fn try_http(
     s.write_all(req.as_bytes())?;
     let mut out = String::new();
     s.read_to_string(&mut out)?;
+    if out.is_empty() {
+        // A stopping server closes a connection whose request it has not read yet, as idle: the
+        // request was never served, as when the connection is refused.
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the connection closed without a response",
+        ));
+    }
     let status = out
         .split_whitespace()
         .nth(1)
