@@ -144,6 +144,21 @@ pub struct App {
     routes: Router,
 }
 
+impl App {
+    /// `routes` behind the request-id middleware.
+    pub fn new(routes: Router) -> App {
+        App { routes }
+    }
+
+    /// What `axum::serve` takes: the app, with each request's client address.
+    pub fn with_connect_info(
+        self,
+    ) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<App, std::net::SocketAddr>
+    {
+        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info(self)
+    }
+}
+
 pub fn app<S: ApiStore>(state: AppState<S>) -> App {
     let routes = Router::new()
         // Merged with their version's segment in each path rather than nested: a nested router
@@ -156,7 +171,7 @@ pub fn app<S: ApiStore>(state: AppState<S>) -> App {
         .route("/openapi.json", get(openapi::serve))
         .layer(DefaultBodyLimit::max(state.config.body_limit))
         .with_state(state);
-    App { routes }
+    App::new(routes)
 }
 
 impl<B> Service<axum::http::Request<B>> for App

@@ -84,7 +84,7 @@ pub fn current() -> String {
 }
 
 /// Serves `req` with `routes` (see [`crate::App`]).
-pub async fn middleware<S>(mut req: Request, routes: S) -> Response
+pub(crate) async fn middleware<S>(mut req: Request, routes: S) -> Response
 where
     S: tower::Service<Request, Response = Response, Error = std::convert::Infallible>,
 {

@@ -168,12 +168,7 @@ async fn a_panicking_handler_becomes_a_graph_500_without_details() {
             b.to_string()
         }),
     );
-    let app = tower::service_fn(move |req| {
-        let routes = routes.clone();
-        async move {
-            Ok::<_, std::convert::Infallible>(hangar_api::request_id::middleware(req, routes).await)
-        }
-    });
+    let app = hangar_api::App::new(routes);
     let r = send(
         &app,
         Request::builder()

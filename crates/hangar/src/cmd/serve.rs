@@ -193,9 +193,7 @@ async fn serve<S: ApiStore>(store: S, args: &ServeArgs) -> anyhow::Result<()> {
     );
     // Jobs left over from a previous run resume at once.
     state.wake_worker();
-    let app = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-        SocketAddr,
-    >(hangar_api::app(state));
+    let app = hangar_api::app(state).with_connect_info();
 
     match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
