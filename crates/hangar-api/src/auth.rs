@@ -9,6 +9,7 @@ use hangar_core::authz::{authorize, TenantScope};
 use hangar_core::credentials::Role;
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,9 @@ pub struct FailedAuthLimiter {
     limit: usize,
     window: Duration,
     failures: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+    /// Addresses in `failures`: while none failed, a request reads this instead of taking the
+    /// lock that every request on every thread would otherwise take.
+    tracked: AtomicUsize,
 }
 
 impl FailedAuthLimiter {
@@ -46,11 +50,15 @@ impl FailedAuthLimiter {
             limit: limit.max(1),
             window,
             failures: Mutex::new(HashMap::new()),
+            tracked: AtomicUsize::new(0),
         }
     }
 
     /// When the address is over the limit: how long until it may try again.
     pub fn blocked(&self, addr: IpAddr) -> Option<Duration> {
+        if self.tracked.load(Ordering::Acquire) == 0 {
+            return None;
+        }
         let now = Instant::now();
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         let q = map.get_mut(&addr)?;
@@ -59,6 +67,11 @@ impl FailedAuthLimiter {
             .is_some_and(|t| now.duration_since(*t) >= self.window)
         {
             q.pop_front();
+        }
+        if q.is_empty() {
+            map.remove(&addr);
+            self.tracked.store(map.len(), Ordering::Release);
+            return None;
         }
         if q.len() >= self.limit {
             q.front().map(|t| {
@@ -86,6 +99,7 @@ impl FailedAuthLimiter {
         while q.len() > self.limit {
             q.pop_front();
         }
+        self.tracked.store(map.len(), Ordering::Release);
     }
 }
 
@@ -145,5 +159,32 @@ impl<S: ApiStore> FromRequestParts<AppState<S>> for Caller {
             }
             Err(failure) => Err(fail(failure.message())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_is_blocked_at_the_limit_and_forgotten_when_its_failures_expire() {
+        let limiter = FailedAuthLimiter::new(2, Duration::from_millis(200));
+        let a: IpAddr = [192, 0, 2, 1].into();
+        let b: IpAddr = [192, 0, 2, 2].into();
+        assert_eq!(limiter.blocked(a), None);
+        limiter.record_failure(a);
+        assert_eq!(limiter.blocked(a), None, "one failure is under the limit");
+        limiter.record_failure(a);
+        assert!(limiter.blocked(a).is_some(), "two failures reach the limit");
+        assert_eq!(limiter.blocked(b), None, "another address is not blocked");
+        std::thread::sleep(Duration::from_millis(250));
+        assert_eq!(limiter.blocked(a), None, "the failures expired");
+        assert_eq!(limiter.tracked.load(Ordering::Acquire), 0);
+        limiter.record_failure(b);
+        limiter.record_failure(b);
+        assert!(
+            limiter.blocked(b).is_some(),
+            "failures count again after the map emptied"
+        );
     }
 }
