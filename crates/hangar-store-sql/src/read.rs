@@ -54,11 +54,15 @@ pub struct Sql {
 }
 
 impl Sql {
-    pub fn new(text: impl Into<String>) -> Sql {
-        Sql {
-            text: text.into(),
+    pub fn new(text: &str) -> Sql {
+        // Room for the conditions and placeholders usually pushed after the column list, so that
+        // the statement's text (hundreds of bytes) is copied once.
+        let mut sql = Sql {
+            text: String::with_capacity(text.len() + 128),
             binds: Vec::new(),
-        }
+        };
+        sql.text.push_str(text);
+        sql
     }
 
     pub fn push(&mut self, text: &str) -> &mut Sql {
@@ -68,8 +72,7 @@ impl Sql {
 
     pub fn bind(&mut self, value: impl Into<Value>) -> &mut Sql {
         self.binds.push(value.into());
-        self.text.push('$');
-        self.text.push_str(&self.binds.len().to_string());
+        self.text.push_str(&placeholder(self.binds.len()));
         self
     }
 
@@ -79,6 +82,15 @@ impl Sql {
 
     pub fn binds(&self) -> &[Value] {
         &self.binds
+    }
+}
+
+/// The placeholder of the `n`th bind (from 1): `$n`, as both backends name parameters.
+pub fn placeholder(n: usize) -> std::borrow::Cow<'static, str> {
+    const FIRST: [&str; 9] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9"];
+    match n.checked_sub(1).and_then(|i| FIRST.get(i)) {
+        Some(p) => std::borrow::Cow::Borrowed(p),
+        None => std::borrow::Cow::Owned(format!("${n}")),
     }
 }
 
@@ -421,6 +433,23 @@ mod tests {
         sql.bind("one").push(" AND b > ").bind(2i64);
         assert_eq!(sql.text(), "SELECT x FROM t WHERE a = $1 AND b > $2");
         assert_eq!(sql.binds(), &[Value::from("one"), Value::Int(2)]);
+    }
+
+    #[test]
+    fn placeholders_past_the_ninth_have_two_digits() {
+        let mut sql = Sql::new("VALUES (");
+        for i in 0..11i64 {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(i);
+        }
+        sql.push(")");
+        assert_eq!(
+            sql.text(),
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        );
+        assert_eq!(placeholder(12), "$12");
     }
 
     #[test]

@@ -345,7 +345,7 @@ fn run<T>(conn: &Connection, sql: &Sql, decode: Decode<T>) -> StoreResult<Vec<T>
     let mut stmt = conn.prepare_cached(sql.text()).map_err(err)?;
     for (i, value) in sql.binds().iter().enumerate() {
         // `$N` are named parameters to SQLite; look each up rather than trust their order.
-        let name = format!("${}", i + 1);
+        let name = hangar_store_sql::placeholder(i + 1);
         let index = stmt
             .parameter_index(&name)
             .map_err(err)?

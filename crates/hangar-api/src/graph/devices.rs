@@ -131,7 +131,7 @@ pub async fn get_one<S: ApiStore>(
     let expand = expanded(&ctx)?;
     let d = st.registry.get_device_record(&caller.scope, id).await?;
     let item = DeviceIdentity::from_device(&d, ctx.version);
-    let context = ctx.context(&format!("{SET}/$entity"));
+    let context = ctx.entity_context(SET);
     let select = ctx.query.select.as_deref();
     if selects_all(select) && expand.is_empty() {
         return Ok(Json(EntityOf { context, item }).into_response());

@@ -207,7 +207,7 @@ pub async fn get_directory<S: ApiStore>(
         to_value(&DirectoryDeviceOut::from_device(d)),
         ctx.query.select.as_deref(),
     );
-    Ok(Json(entity(ctx.context("devices/$entity"), item)))
+    Ok(Json(entity(ctx.entity_context("devices"), item)))
 }
 
 const MANAGED: &str = "deviceManagement/managedDevices";
@@ -278,10 +278,7 @@ pub async fn get_managed<S: ApiStore>(
         to_value(&ManagedDeviceOut::from_device(d, ctx.version)),
         ctx.query.select.as_deref(),
     );
-    Ok(Json(entity(
-        ctx.context(&format!("{MANAGED}/$entity")),
-        item,
-    )))
+    Ok(Json(entity(ctx.entity_context(MANAGED), item)))
 }
 
 #[utoipa::path(

@@ -91,7 +91,7 @@ pub async fn get_one<S: ApiStore>(
         to_value(&ImportedIdentity::from_imported(&d)),
         ctx.query.select.as_deref(),
     );
-    Ok(Json(entity(ctx.context(&format!("{SET}/$entity")), item)))
+    Ok(Json(entity(ctx.entity_context(SET), item)))
 }
 
 #[utoipa::path(
@@ -138,7 +138,7 @@ pub async fn create<S: ApiStore>(
         return Err(ApiError::internal());
     };
     let body = entity(
-        ctx.context(&format!("{SET}/$entity")),
+        ctx.entity_context(SET),
         to_value(&ImportedIdentity::from_imported(row)),
     );
     let location = ctx.url(&format!("{SET}/{}", row.id));

@@ -28,7 +28,21 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn context(&self, fragment: &str) -> String {
-        format!("{}/$metadata#{fragment}", self.base)
+        self.joined(&["/$metadata#", fragment])
+    }
+
+    /// The context of one entity of `set`: `{base}/$metadata#{set}/$entity`.
+    pub fn entity_context(&self, set: &str) -> String {
+        self.joined(&["/$metadata#", set, "/$entity"])
+    }
+
+    /// The base followed by `parts`, in one allocation: every answer builds one or two of these.
+    fn joined(&self, parts: &[&str]) -> String {
+        let mut out =
+            String::with_capacity(self.base.len() + parts.iter().map(|p| p.len()).sum::<usize>());
+        out.push_str(&self.base);
+        parts.iter().for_each(|p| out.push_str(p));
+        out
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -53,8 +67,8 @@ impl<S: ApiStore> FromRequestParts<AppState<S>> for Ctx {
         state: &AppState<S>,
     ) -> Result<Self, Self::Rejection> {
         let version = Version::of_path(parts.uri.path());
-        let root = match &state.config.public_url {
-            Some(u) => u.trim_end_matches('/').to_string(),
+        let (scheme, root) = match &state.config.public_url {
+            Some(u) => ("", u.trim_end_matches('/')),
             None => {
                 let host = parts
                     .headers
@@ -62,13 +76,19 @@ impl<S: ApiStore> FromRequestParts<AppState<S>> for Ctx {
                     .and_then(|h| h.to_str().ok())
                     .or_else(|| parts.uri.authority().map(|a| a.as_str()))
                     .unwrap_or("localhost");
-                format!("http://{host}")
+                ("http://", host)
             }
         };
+        let segment = version.segment();
+        let mut base = String::with_capacity(scheme.len() + root.len() + 1 + segment.len());
+        base.push_str(scheme);
+        base.push_str(root);
+        base.push('/');
+        base.push_str(segment);
         let query = QueryOptions::parse(parts.uri.query())?;
         Ok(Ctx {
             version,
-            base: format!("{root}/{}", version.segment()),
+            base,
             query,
         })
     }

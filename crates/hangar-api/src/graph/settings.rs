@@ -27,7 +27,7 @@ pub async fn get<S: ApiStore>(
     ctx.require_beta()?;
     let s = st.registry.sync_settings(&caller.scope).await?;
     Ok(Json(entity(
-        ctx.context("deviceManagement/windowsAutopilotSettings/$entity"),
+        ctx.entity_context("deviceManagement/windowsAutopilotSettings"),
         to_value(&AutopilotSettings::from_state(&s)),
     )))
 }
