@@ -49,7 +49,7 @@ impl Insert {
 
     /// `INSERT INTO t (a, b) VALUES ($1, $2)`: the statement for one row.
     pub fn single_row_sql(&self) -> String {
-        let placeholders: Vec<String> = (1..=self.width()).map(|i| format!("${i}")).collect();
+        let placeholders: Vec<_> = (1..=self.width()).map(crate::placeholder).collect();
         format!(
             "INSERT INTO {} ({}) VALUES ({})",
             self.table,

@@ -46,7 +46,7 @@ impl Ctx {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("{}/{path}", self.base)
+        self.joined(&["/", path])
     }
 
     pub fn require_beta(&self) -> ApiResult<()> {
